@@ -1,0 +1,1 @@
+"""A Conductor worker: workers, configuration, definitions and the commands that run them."""

@@ -1,0 +1,128 @@
+"""Command line: `python -m <package> [worker|register|run-workflow|doctor|health]`."""
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from .config import ConfigError, Settings, configure_logging, load_env_file, load_settings
+from .server import ServerError
+
+log = logging.getLogger(__package__)
+
+USAGE_ERROR = 2
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from .runner import serve
+
+    return serve(settings)
+
+
+def _register(settings: Settings, args: argparse.Namespace) -> int:
+    from .definitions import register
+    from .server import ConductorServer
+
+    with ConductorServer(settings) as server:
+        for line in register(server):
+            print(line)
+    return 0
+
+
+def _run_workflow(settings: Settings, args: argparse.Namespace) -> int:
+    from . import run_workflow
+    from .definitions import example_input, workflow_definitions
+    from .server import ConductorServer
+
+    name = args.workflow or workflow_definitions()[0]["name"]
+    workflow_input = json.loads(args.input) if args.input is not None else example_input()
+    with ConductorServer(settings) as server:
+        workflow_id = run_workflow.start(server, name, workflow_input, args.domain)
+        print(f"started {name}: {workflow_id}", file=sys.stderr)
+        result = run_workflow.summary(run_workflow.wait(server, workflow_id, args.timeout))
+    print(json.dumps(result, indent=2))
+    return 0 if result["status"] == "COMPLETED" else 1
+
+
+def _doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    failed = 0
+    for check in run_checks(settings):
+        print(check, flush=True)
+        failed += not check.ok
+    return 1 if failed else 0
+
+
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    from .health import problems
+
+    found = problems(settings.health_dir, settings.health_max_age_seconds)
+    print("; ".join(found) if found else "healthy")
+    return 1 if found else 0
+
+
+def _json_object(text: str) -> str:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return text
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds > 0")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__)
+    commands = root.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("worker", help="poll and execute tasks until SIGTERM/SIGINT (the default)")
+    commands.add_parser("register", help="create or update every task and workflow definition")
+    run = commands.add_parser("run-workflow", help="start the example workflow and wait for its result")
+    run.add_argument("--input", type=_json_object, help="workflow input as a JSON object (default: example input)")
+    run.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait (default: 60)")
+    run.add_argument("--domain", help="queue the tasks in this domain (taskToDomain {'*': DOMAIN})")
+    run.add_argument("--workflow", help="workflow name (default: the first in definitions/workflows)")
+    commands.add_parser("doctor", help="check server, credentials, definitions, domains and permissions")
+    commands.add_parser("health", help="exit 0 if every worker process polled recently (for probes)")
+    return root
+
+
+COMMANDS = {
+    "worker": _worker,
+    "register": _register,
+    "run-workflow": _run_workflow,
+    "doctor": _doctor,
+    "health": _health,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = args.command or "worker"
+    load_env_file()
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    configure_logging()
+    try:
+        return COMMANDS[command](settings, args)
+    except ServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Configuration: the environment plus an optional `.env` file, validated once at start-up.
+
+Every error names the variable and the rule; a secret's value is never part of a message.
+"""
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+DEFAULT_SERVER_URL = "http://localhost:8080/api"
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
+DEFAULT_HEALTH_MAX_AGE_SECONDS = 60.0
+
+# The SDK's own per-worker settings: CONDUCTOR_WORKER_ALL_<PROP> or CONDUCTOR_WORKER_<TASK>_<PROP>.
+_WORKER_PROPERTY = re.compile(
+    r"^CONDUCTOR_WORKER_(?P<scope>.+)_(?P<prop>THREAD_COUNT|POLL_INTERVAL|POLLING_INTERVAL|DOMAIN|PAUSED"
+    r"|LEASE_EXTEND_ENABLED|POLL_TIMEOUT)$"
+)
+_DOMAIN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BOOLEAN = {"true", "false", "1", "0", "yes", "no", "on", "off"}
+_LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+
+
+class ConfigError(Exception):
+    """A configuration value is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    server_url: str = DEFAULT_SERVER_URL
+    auth_key: str | None = None
+    auth_secret: str | None = field(default=None, repr=False)
+    worker_domain: str | None = None
+    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS
+    health_dir: Path = Path(tempfile.gettempdir()) / "conductor-worker-health"
+    health_max_age_seconds: float = DEFAULT_HEALTH_MAX_AGE_SECONDS
+    metrics_port: int | None = None
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.auth_key is not None
+
+    @property
+    def server_root(self) -> str:
+        """The server URL without `/api`, where `/health` lives."""
+        return self.server_url.removesuffix("/api")
+
+    def sdk_configuration(self) -> Any:
+        # Imported here: importing conductor.client sets the multiprocessing start method
+        # process-wide, which plain commands such as `health` do not need.
+        from conductor.client.configuration.configuration import Configuration
+        from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
+
+        configuration = Configuration(server_api_url=self.server_url)
+        # Set after construction: the SDK alone would read empty CONDUCTOR_AUTH_* values as credentials.
+        configuration.authentication_settings = (
+            AuthenticationSettings(key_id=self.auth_key, key_secret=self.auth_secret)
+            if self.auth_key is not None and self.auth_secret is not None
+            else None
+        )
+        return configuration
+
+
+def load_env_file(path: Path | None = None) -> None:
+    """Copy `.env` into os.environ without overriding real variables.
+
+    The SDK reads os.environ in every worker process, so the file's values must land there.
+    """
+    load_dotenv(path if path is not None else Path(os.environ.get("WORKER_ENV_FILE", ".env")), override=False)
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None  # empty means unset
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (got {raw!r})") from None
+    if not low < value <= high:
+        raise ConfigError(f"{name} must be greater than {low:g} and at most {high:g} (got {raw!r})")
+    return value
+
+
+def _server_url(env: Mapping[str, str]) -> str:
+    url = _optional(env, "CONDUCTOR_SERVER_URL") or DEFAULT_SERVER_URL
+    url = url.rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", url) or not url.endswith("/api"):
+        raise ConfigError(
+            f"CONDUCTOR_SERVER_URL must be an http(s) URL ending in /api, e.g. {DEFAULT_SERVER_URL} (got {url!r})"
+        )
+    return url
+
+
+def _check_worker_properties(env: Mapping[str, str]) -> None:
+    """Fail fast where the SDK would silently ignore a bad value and fall back to its default."""
+    for name in sorted(env):
+        match = _WORKER_PROPERTY.match(name)
+        value = env[name].strip()
+        if not match or not value:
+            continue
+        prop = match["prop"]
+        if prop in {"THREAD_COUNT", "POLL_INTERVAL", "POLLING_INTERVAL", "POLL_TIMEOUT"}:
+            if not value.isdigit() or int(value) < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1 (got {value!r})")
+        elif prop == "DOMAIN" and not _DOMAIN.match(value):
+            raise ConfigError(f"{name} must be letters, digits, '_' or '-' (got {value!r})")
+        elif prop in {"PAUSED", "LEASE_EXTEND_ENABLED"} and value.lower() not in _BOOLEAN:
+            raise ConfigError(f"{name} must be true or false (got {value!r})")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise ConfigError on the first bad one."""
+    env = os.environ if env is None else env
+    key, secret = _optional(env, "CONDUCTOR_AUTH_KEY"), _optional(env, "CONDUCTOR_AUTH_SECRET")
+    if (key is None) != (secret is None):
+        missing = "CONDUCTOR_AUTH_SECRET" if secret is None else "CONDUCTOR_AUTH_KEY"
+        raise ConfigError(
+            f"{missing} must be set too: set both CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET, or neither"
+        )
+    _check_worker_properties(env)
+    log_level = _optional(env, "CONDUCTOR_LOG_LEVEL")
+    if log_level is not None and log_level.upper() not in _LOG_LEVELS:
+        raise ConfigError(f"CONDUCTOR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))} (got {log_level!r})")
+    metrics_port = _optional(env, "WORKER_METRICS_PORT")
+    if metrics_port is not None and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
+        raise ConfigError(
+            f"WORKER_METRICS_PORT must be a port number 1-65535, or empty to turn metrics off (got {metrics_port!r})"
+        )
+    health_dir = _optional(env, "WORKER_HEALTH_DIR")
+    return Settings(
+        server_url=_server_url(env),
+        auth_key=key,
+        auth_secret=secret,
+        worker_domain=_optional(env, "CONDUCTOR_WORKER_ALL_DOMAIN"),
+        shutdown_grace_seconds=_number(env, "WORKER_SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS, 0, 3600),
+        health_dir=Path(health_dir) if health_dir else Settings.health_dir,
+        health_max_age_seconds=_number(env, "WORKER_HEALTH_MAX_AGE_SECONDS", DEFAULT_HEALTH_MAX_AGE_SECONDS, 0, 86400),
+        metrics_port=int(metrics_port) if metrics_port else None,
+    )
+
+
+def configure_logging() -> None:
+    level = (_optional(os.environ, "CONDUCTOR_LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")

@@ -1,0 +1,131 @@
+"""The `worker` command: run every worker under the SDK's TaskHandler, then drain on SIGTERM/SIGINT.
+
+Process model (conductor-python 2.0): one spawned process per task, supervised and restarted by
+TaskHandler. The SDK installs no SIGTERM handler, and a worker process killed mid-task abandons the
+task until the server's responseTimeoutSeconds. So on SIGTERM or SIGINT this module:
+  1. stops the SDK's supervisor, so stopping processes are not restarted;
+  2. sends SIGTERM to every worker process at once; each one stops polling, finishes and reports
+     the tasks it holds, then exits (see `_drain_this_process`);
+  3. waits up to WORKER_SHUTDOWN_GRACE_SECONDS, kills what is left, and stops the SDK's helpers.
+"""
+
+import gc
+import logging
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from . import health
+from .config import Settings
+
+# Worker modules are imported explicitly: a module nobody imports registers no worker.
+WORKER_MODULES = [f"{__package__}.workers"]
+
+log = logging.getLogger(__name__)
+
+
+def _drain_this_process(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM inside a worker process: stop polling, let running tasks finish and report."""
+    from conductor.client.automator.task_runner import TaskRunner
+
+    for runner in (obj for obj in gc.get_objects() if isinstance(obj, TaskRunner)):
+        # With update-v2 the server hands back the next task with each result; a stopping runner
+        # would drop it. The v1 update returns none, so nothing is taken that will not be run.
+        runner._use_update_v2 = False
+        runner.stop()
+
+
+class WorkerProcessHooks:
+    """An SDK event listener, pickled into each worker process.
+
+    Unpickling happens in the worker process before it polls, which is where the drain handler
+    must be installed. Its poll and task events keep the heartbeat files fresh.
+    """
+
+    def __init__(self, health_dir: Path) -> None:
+        self.health_dir = health_dir
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        signal.signal(signal.SIGTERM, _drain_this_process)
+
+    def on_poll_completed(self, event: Any) -> None:
+        health.beat(self.health_dir, event.task_type)
+
+    def on_task_execution_completed(self, event: Any) -> None:
+        health.beat(self.health_dir, event.task_type)
+
+    def on_task_execution_failure(self, event: Any) -> None:
+        health.beat(self.health_dir, event.task_type)
+
+
+def _metrics_settings(settings: Settings) -> Any:
+    if settings.metrics_port is None:
+        return None
+    from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+
+    directory = Path(tempfile.mkdtemp(prefix="conductor-metrics-"))
+    return MetricsSettings(directory=str(directory), http_port=settings.metrics_port, clean_directory=True)
+
+
+def _drain(handler: Any, grace_seconds: float) -> None:
+    handler._monitor_stop_event.set()  # no restarts while stopping (SDK internal, pinned version)
+    processes = [process for process in handler.task_runner_processes if process.is_alive()]
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    late = [process for process in processes if process.is_alive()]
+    for process in late:
+        process.kill()
+        process.join()
+    if late:
+        log.warning("%d worker process(es) still busy after %.0fs grace: killed", len(late), grace_seconds)
+    handler.stop_processes()
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if there is no worker to run."""
+    from conductor.client.automator.task_handler import TaskHandler
+
+    handler = TaskHandler(
+        workers=[],
+        configuration=settings.sdk_configuration(),
+        metrics_settings=_metrics_settings(settings),
+        scan_for_annotated_workers=True,
+        import_modules=WORKER_MODULES,
+        event_listeners=[WorkerProcessHooks(settings.health_dir)],
+    )
+    names = sorted(worker.get_task_definition_name() for worker in handler.workers)
+    if not names:
+        log.error("no worker found in %s: nothing to serve", ", ".join(WORKER_MODULES))
+        handler.stop_processes()
+        return 1
+
+    stop = threading.Event()
+
+    # Installed in this (parent) process only: spawned worker processes do not inherit it.
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            log.info(
+                "received %s: draining (grace %.0fs)", signal.Signals(signum).name, settings.shutdown_grace_seconds
+            )
+            stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    health.mark_served(settings.health_dir, names)
+    log.info("serving tasks %s on %s", ", ".join(names), settings.server_url)
+    handler.start_processes()
+    try:
+        while not stop.wait(timeout=1.0):
+            pass
+    finally:
+        _drain(handler, settings.shutdown_grace_seconds)
+    log.info("stopped")
+    return 0

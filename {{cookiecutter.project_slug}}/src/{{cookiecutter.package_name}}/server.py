@@ -1,0 +1,104 @@
+"""A small HTTP client for the Conductor REST API, used by `register`, `run-workflow` and `doctor`.
+
+It speaks Orkes token auth (key id + secret -> X-Authorization) and turns every failure into a
+ServerError with one readable line. Credentials never appear in a message.
+"""
+
+import json
+from typing import Any
+
+import httpx
+
+from .config import Settings
+
+TIMEOUT_SECONDS = 10.0
+
+
+class ServerError(Exception):
+    """The server could not be reached, refused the request, or answered with an error."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def server_message(response: httpx.Response) -> str:
+    """The server's own explanation, on one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("error") or json.dumps(body)
+    text = " ".join(str(body).split()) or response.reason_phrase
+    return text[:300]
+
+
+class ConductorServer:
+    def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.settings = settings
+        self._http = httpx.Client(timeout=timeout)
+        self._token: str | None = None
+        self._token_fetched = False
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "ConductorServer":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise ServerError(
+                f"cannot reach Conductor at {self.settings.server_url} ({reason}); check CONDUCTOR_SERVER_URL"
+            ) from None
+
+    def fetch_token(self) -> httpx.Response:
+        """POST /token with the key id and secret. A 404 means a server without auth (Conductor OSS)."""
+        return self._send(
+            "POST",
+            f"{self.settings.server_url}/token",
+            json={"keyId": self.settings.auth_key, "keySecret": self.settings.auth_secret},
+        )
+
+    def token(self) -> str | None:
+        if not self._token_fetched and self.settings.has_credentials:
+            response = self.fetch_token()
+            if response.status_code in (401, 403):
+                raise ServerError(
+                    f"the server rejected CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET "
+                    f"(HTTP {response.status_code}: {server_message(response)})",
+                    response.status_code,
+                )
+            if response.status_code == 200:
+                self._token = response.json().get("token")
+            elif response.status_code != 404:
+                raise ServerError(f"POST /token failed (HTTP {response.status_code}: {server_message(response)})")
+            self._token_fetched = True
+        return self._token
+
+    def request(self, method: str, path: str, *, allow: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
+        """Call `<CONDUCTOR_SERVER_URL><path>`; statuses >= 400 raise unless listed in `allow`."""
+        token = self.token()
+        headers = {"X-Authorization": token} if token else {}
+        response = self._send(method, f"{self.settings.server_url}{path}", headers=headers, **kwargs)
+        if response.status_code >= 400 and response.status_code not in allow:
+            hint = ""
+            if response.status_code == 401:
+                hint = "; set CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET"
+            elif response.status_code == 403:
+                hint = "; the application needs permission for this (see the README's troubleshooting)"
+            raise ServerError(
+                f"{method} {path} failed (HTTP {response.status_code}: {server_message(response)}){hint}",
+                response.status_code,
+            )
+        return response
+
+    def health(self) -> httpx.Response:
+        return self._send("GET", f"{self.settings.server_root}/health")

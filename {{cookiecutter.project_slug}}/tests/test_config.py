@@ -1,0 +1,98 @@
+"""Configuration rules: every bad value is refused with the variable's name, never a secret's value."""
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import DEFAULT_SERVER_URL, ConfigError, Settings, load_env_file, load_settings
+
+SECRET = "s3cr3t-value-never-printed"
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.server_url == DEFAULT_SERVER_URL
+    assert not settings.has_credentials
+    assert settings.worker_domain is None
+    assert settings.metrics_port is None
+
+
+def test_full_configuration() -> None:
+    settings = load_settings(
+        {
+            "CONDUCTOR_SERVER_URL": "https://example.orkesconductor.io/api/",
+            "CONDUCTOR_AUTH_KEY": "key-id",
+            "CONDUCTOR_AUTH_SECRET": SECRET,
+            "CONDUCTOR_WORKER_ALL_DOMAIN": "blue",
+            "CONDUCTOR_WORKER_{{ cookiecutter.task_definition_name | upper }}_THREAD_COUNT": "16",
+            "WORKER_SHUTDOWN_GRACE_SECONDS": "40",
+            "WORKER_METRICS_PORT": "9100",
+        }
+    )
+    assert settings.server_url == "https://example.orkesconductor.io/api"
+    assert settings.server_root == "https://example.orkesconductor.io"
+    assert (settings.auth_key, settings.auth_secret) == ("key-id", SECRET)
+    assert settings.worker_domain == "blue"
+    assert settings.shutdown_grace_seconds == 40
+    assert settings.metrics_port == 9100
+    assert SECRET not in repr(settings)
+
+
+def test_empty_values_mean_unset() -> None:
+    settings = load_settings({"CONDUCTOR_SERVER_URL": "", "CONDUCTOR_AUTH_KEY": "", "CONDUCTOR_AUTH_SECRET": " "})
+    assert settings.server_url == DEFAULT_SERVER_URL
+    assert not settings.has_credentials
+
+
+def test_sdk_configuration_ignores_empty_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONDUCTOR_AUTH_KEY", "")
+    monkeypatch.setenv("CONDUCTOR_AUTH_SECRET", "")
+    configuration = load_settings({}).sdk_configuration()
+    assert configuration.authentication_settings is None
+    assert configuration.host == DEFAULT_SERVER_URL
+
+
+def test_sdk_configuration_carries_credentials() -> None:
+    settings = Settings(auth_key="key-id", auth_secret=SECRET)
+    auth = settings.sdk_configuration().authentication_settings
+    assert (auth.key_id, auth.key_secret) == ("key-id", SECRET)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"CONDUCTOR_SERVER_URL": "http://localhost:8080"}, "CONDUCTOR_SERVER_URL"),
+        ({"CONDUCTOR_SERVER_URL": "localhost:8080/api"}, "CONDUCTOR_SERVER_URL"),
+        ({"CONDUCTOR_SERVER_URL": "ftp://host/api"}, "CONDUCTOR_SERVER_URL"),
+        ({"CONDUCTOR_AUTH_KEY": "key-id"}, "CONDUCTOR_AUTH_SECRET"),
+        ({"CONDUCTOR_AUTH_SECRET": SECRET}, "CONDUCTOR_AUTH_KEY"),
+        ({"CONDUCTOR_AUTH_KEY": "", "CONDUCTOR_AUTH_SECRET": SECRET}, "CONDUCTOR_AUTH_KEY"),
+        ({"CONDUCTOR_WORKER_ALL_THREAD_COUNT": "0"}, "CONDUCTOR_WORKER_ALL_THREAD_COUNT"),
+        ({"CONDUCTOR_WORKER_ALL_THREAD_COUNT": "many"}, "CONDUCTOR_WORKER_ALL_THREAD_COUNT"),
+        ({"CONDUCTOR_WORKER_ALL_POLL_INTERVAL": "-5"}, "CONDUCTOR_WORKER_ALL_POLL_INTERVAL"),
+        ({"CONDUCTOR_WORKER_ALL_DOMAIN": "two words"}, "CONDUCTOR_WORKER_ALL_DOMAIN"),
+        ({"CONDUCTOR_WORKER_ALL_PAUSED": "maybe"}, "CONDUCTOR_WORKER_ALL_PAUSED"),
+        ({"CONDUCTOR_LOG_LEVEL": "LOUD"}, "CONDUCTOR_LOG_LEVEL"),
+        ({"WORKER_SHUTDOWN_GRACE_SECONDS": "0"}, "WORKER_SHUTDOWN_GRACE_SECONDS"),
+        ({"WORKER_SHUTDOWN_GRACE_SECONDS": "soon"}, "WORKER_SHUTDOWN_GRACE_SECONDS"),
+        ({"WORKER_HEALTH_MAX_AGE_SECONDS": "-1"}, "WORKER_HEALTH_MAX_AGE_SECONDS"),
+        ({"WORKER_METRICS_PORT": "70000"}, "WORKER_METRICS_PORT"),
+        ({"WORKER_METRICS_PORT": "http"}, "WORKER_METRICS_PORT"),
+    ],
+)
+def test_bad_configuration_names_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable) as error:
+        load_settings(env)
+    assert "\n" not in str(error.value)
+    assert SECRET not in str(error.value)
+
+
+def test_env_file_never_overrides_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("CONDUCTOR_SERVER_URL=http://from-file:8080/api\nWORKER_METRICS_PORT=9100\n")
+    monkeypatch.setenv("CONDUCTOR_SERVER_URL", "http://from-env:8080/api")
+    monkeypatch.delenv("WORKER_METRICS_PORT", raising=False)
+    load_env_file(env_file)
+    settings = load_settings()
+    assert settings.server_url == "http://from-env:8080/api"
+    assert settings.metrics_port == 9100

@@ -1,0 +1,59 @@
+"""Definitions and workers must agree: the server routes tasks by name alone."""
+
+import importlib
+import inspect
+from typing import Any
+
+import pytest
+from conductor.client.automator.task_handler import get_registered_workers
+
+from {{ cookiecutter.package_name }}.definitions import example_input, task_definitions, workflow_definitions
+from {{ cookiecutter.package_name }}.runner import WORKER_MODULES
+
+RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
+TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
+
+
+def decorated_workers() -> dict[str, Any]:
+    """Every @worker_task the worker command would serve, by task name."""
+    for module in WORKER_MODULES:
+        importlib.import_module(module)
+    return {worker.get_task_definition_name(): worker.execute_function for worker in get_registered_workers()}
+
+
+def test_every_worker_has_a_definition_and_every_definition_a_worker() -> None:
+    assert set(decorated_workers()) == {task["name"] for task in task_definitions()}
+
+
+@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+def test_task_definition_obeys_server_rules(task: dict[str, Any]) -> None:
+    assert task["ownerEmail"]
+    assert task["retryLogic"] in RETRY_LOGIC
+    assert task["timeoutPolicy"] in TIMEOUT_POLICY
+    assert task["retryCount"] >= 0
+    assert task["retryDelaySeconds"] >= 0
+    # The server rejects responseTimeoutSeconds > timeoutSeconds (0 means no total timeout).
+    assert task["responseTimeoutSeconds"] >= 1
+    assert task["timeoutSeconds"] == 0 or task["responseTimeoutSeconds"] <= task["timeoutSeconds"]
+    # A short response timeout re-queues a task abandoned by a killed worker quickly (default 3600 s).
+    assert task["responseTimeoutSeconds"] <= 300
+
+
+@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+def test_input_keys_match_worker_parameters(task: dict[str, Any]) -> None:
+    function = decorated_workers()[task["name"]]
+    assert list(inspect.signature(function).parameters) == task["inputKeys"]
+
+
+def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
+    known = {task["name"] for task in task_definitions()}
+    for workflow in workflow_definitions():
+        assert workflow["ownerEmail"]
+        simple = [task for task in workflow["tasks"] if task["type"] == "SIMPLE"]
+        assert simple, f"{workflow['name']} runs no worker task"
+        assert {task["name"] for task in simple} <= known
+
+
+def test_example_input_covers_the_workflow_inputs() -> None:
+    for workflow in workflow_definitions():
+        assert set(workflow["inputParameters"]) <= set(example_input())
