@@ -1,0 +1,146 @@
+"""Bake the template with given answers and drive the result like a user would."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+
+
+def python_for(version: str) -> str:
+    """An interpreter of the project's Python version: on PATH, or one of pyenv's."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    found = shutil.which(f"python{version}")
+    if found:
+        return found
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python"), reverse=True):
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", candidate.parents[1].name):
+            return str(candidate)
+    raise RuntimeError(f"no Python {version} interpreter found (PATH or pyenv); the bake needs one")
+
+
+def bake(output_dir: Path, **answers: Any) -> "BakedProject":
+    path = Path(cookiecutter(str(TEMPLATE_ROOT), no_input=True, output_dir=str(output_dir), extra_context=answers))
+    recorded = json.loads((path / ".cookiecutter.json").read_text())["cookiecutter"]
+    return BakedProject(path=path, answers=recorded)
+
+
+@dataclass
+class BakedProject:
+    path: Path
+    answers: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def package(self) -> str:
+        return str(self.answers["package_name"])
+
+    @property
+    def task_name(self) -> str:
+        return str(self.answers["task_definition_name"])
+
+    @property
+    def workflow_name(self) -> str:
+        return str(self.answers["workflow_name"])
+
+    @property
+    def bin(self) -> Path:
+        return self.path / ".venv" / "bin"
+
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.path.rglob("*") if p.is_file() and ".venv" not in p.parts)
+
+    def install(self) -> "BakedProject":
+        """A virtualenv with the locked dependencies, as `make install` makes it (uv for speed)."""
+        if not (self.bin / "python").exists():
+            uv = [sys.executable, "-m", "uv"]
+            self._check([*uv, "venv", "-q", "--python", python_for(self.answers["python_version"]), ".venv"])
+            self._check([*uv, "pip", "install", "-q", "--python", str(self.bin / "python"),
+                         "-c", "requirements.lock", "-e", ".[dev]"])
+        return self
+
+    def _check(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(command, cwd=self.path, capture_output=True, text=True, check=False, **kwargs)
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment a user's shell would give: no leftovers of ours, a private health dir."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("CONDUCTOR_", "WORKER_", "PYTEST_"))}
+        return {**base, "WORKER_HEALTH_DIR": str(self.path / ".health"), "WORKER_METRICS_PORT": "",
+                **self.env, **(extra or {})}
+
+    def run(self, *command: str, env: Mapping[str, str] | None = None, timeout: float = 600,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        executable = str(self.bin / command[0]) if (self.bin / command[0]).exists() else command[0]
+        result = subprocess.run([executable, *command[1:]], cwd=self.path, capture_output=True, text=True,
+                                env=self.environment(env), timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def cli(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
+        return self.run("python", "-m", self.package, *args, env=env, timeout=timeout, check=check)
+
+    def start_worker(self, env: Mapping[str, str] | None = None, log_name: str = "worker.log") -> "WorkerProcess":
+        log_path = self.path / log_name
+        log = log_path.open("ab")
+        process = subprocess.Popen([str(self.bin / "python"), "-m", self.package, "worker"], cwd=self.path,
+                                   env=self.environment(env), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return WorkerProcess(process, log_path)
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def descendants(self) -> list[int]:
+        """PIDs of every process below the worker (its spawned worker, logger and metrics processes)."""
+        return _descendants(self.process.pid)
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    pids = [int(child) for child in children.split()]
+    return pids + [grandchild for child in pids for grandchild in _descendants(child)]
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (zombies count as gone)."""
+    running = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.append(pid)
+    return running

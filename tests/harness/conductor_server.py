@@ -1,0 +1,182 @@
+"""The real Conductor OSS server for tests and the demo: its Spring Boot jar from Maven Central, run
+with a JDK 21+ on a free loopback port, with SQLite persistence in a temporary directory.
+
+Usable as a library (`ConductorServer`) and as a command:
+    python -m tests.harness.conductor_server fetch      # download the jar into the cache, print its path
+    python -m tests.harness.conductor_server run        # run a server until Ctrl-C
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+# Pinned: the newest conductor-server release with a published boot jar, and the same version as the
+# generated project's `conductoross/conductor` image.
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+SERVER_VERSION = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())["_conductor_server_version"]
+ARTIFACT = f"org.conductoross:conductor-server:{SERVER_VERSION}:jar:boot"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+CACHE_DIR = Path(os.environ.get("CONDUCTOR_JAR_CACHE", Path.home() / ".cache" / "conductor-worker-template"))
+MIN_JAVA = 21
+START_TIMEOUT_SECONDS = 180
+
+
+class ServerUnavailable(RuntimeError):
+    """The jar, a JDK or the server itself could not be had: tests fail loudly with this."""
+
+
+def jar_path() -> Path:
+    return CACHE_DIR / f"conductor-server-{SERVER_VERSION}-boot.jar"
+
+
+def fetch_jar() -> Path:
+    """The boot jar, downloaded once with Maven and kept in the cache outside the repository."""
+    jar = jar_path()
+    if jar.is_file() and jar.stat().st_size > 0:
+        return jar
+    if shutil.which("mvn") is None:
+        raise ServerUnavailable("mvn is not installed; it is needed once to fetch the Conductor server jar")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mvn", "-q", "-B", f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={ARTIFACT}",
+         f"-DoutputDirectory={CACHE_DIR}", "-Dmdep.useBaseVersion=true"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0 or not jar.is_file():
+        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+        raise ServerUnavailable(f"could not fetch {ARTIFACT} with mvn: {' | '.join(tail)}")
+    return jar
+
+
+def _java_major(java: Path) -> int:
+    try:
+        output = subprocess.run([str(java), "-version"], capture_output=True, text=True, check=False).stderr
+    except OSError:
+        return 0
+    match = re.search(r'version "(\d+)', output)
+    return int(match.group(1)) if match else 0
+
+
+def find_java() -> Path:
+    """A Java 21+ binary: $JAVA_HOME first, then the JDKs under /usr/lib/jvm, then PATH."""
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
+    candidates += sorted(Path("/usr/lib/jvm").glob("*/bin/java"), reverse=True)
+    if shutil.which("java"):
+        candidates.append(Path(shutil.which("java") or "java"))
+    best = max(candidates, key=_java_major, default=None)
+    if best is None or _java_major(best) < MIN_JAVA:
+        raise ServerUnavailable(f"no Java {MIN_JAVA}+ found (JAVA_HOME, /usr/lib/jvm, PATH)")
+    return best
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ConductorServer:
+    """One server process. `start()` returns once /health answers; `stop()` ends it.
+
+    The data directory survives stop/start, so a restarted server keeps its workflows and queues.
+    """
+
+    def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="conductor-server-"))
+        self.log_path = self.data_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.root_url}/api"
+
+    def command(self) -> list[str]:
+        database = f"jdbc:sqlite:{self.data_dir / 'conductor.db'}?busy_timeout=15000&journal_mode=WAL"
+        return [
+            str(find_java()), "-Xms256m", "-Xmx1g", "-jar", str(fetch_jar()),
+            "--server.address=127.0.0.1", f"--server.port={self.port}",
+            f"--spring.datasource.url={database}",
+            "--conductor.integrations.ai.enabled=false",
+        ]
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.root_url}/health", timeout=2) as response:
+                return bool(json.load(response).get("healthy"))
+        except (OSError, ValueError, urllib.error.URLError):
+            return False
+
+    def start(self) -> "ConductorServer":
+        command = self.command()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self.healthy():
+            if self.process.poll() is not None:
+                raise ServerUnavailable(f"Conductor server exited early; see {self.log_path}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerUnavailable(f"Conductor server not healthy after {START_TIMEOUT_SECONDS}s; see {self.log_path}")
+            time.sleep(0.5)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def __enter__(self) -> "ConductorServer":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    if command == "fetch":
+        print(fetch_jar())
+        return 0
+    if command == "run":
+        port = int(argv[1]) if len(argv) > 1 else 8080
+        with ConductorServer(port=port) as server:
+            print(f"Conductor {SERVER_VERSION} at {server.api_url} (Ctrl-C stops it)", flush=True)
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                pass
+        return 0
+    print(f"usage: python -m tests.harness.conductor_server [fetch|run [PORT]]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
