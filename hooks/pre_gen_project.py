@@ -41,27 +41,33 @@ def _pattern(answers: dict, field: str, pattern: re.Pattern, rule: str, max_len:
     return None
 
 
+def _package_not_reserved(answers: dict) -> str | None:
+    package = answers.get("package_name")
+    if not isinstance(package, str) or not PACKAGE.match(package):
+        return None  # the pattern check reports it
+    if keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        return f"package_name: must not be a Python keyword (got {json.dumps(package)})"
+    if package in sys.stdlib_module_names or package in RESERVED_PACKAGES:
+        return f"package_name: must not shadow the module {json.dumps(package)}"
+    return None
+
+
 def validate(answers: dict) -> list[str]:
-    """Return one message per bad answer, each naming the field and the rule it breaks."""
+    """One message per bad answer, each naming the field and the rule it breaks, in prompt order."""
     errors = [
         _text(answers, "project_name", 80),
-        _text(answers, "description", 200),
         _pattern(answers, "project_slug", SLUG,
                  "must be lowercase letters and digits in words joined by single hyphens", 64),
         _pattern(answers, "package_name", PACKAGE,
                  "must be a lowercase Python identifier (letters, digits, underscores)", 64),
+        _package_not_reserved(answers),
         _pattern(answers, "task_definition_name", CONDUCTOR_NAME,
                  "must start with a letter and hold only letters, digits and underscores", 64),
         _pattern(answers, "workflow_name", CONDUCTOR_NAME,
                  "must start with a letter and hold only letters, digits and underscores", 64),
+        _text(answers, "description", 200),
         _pattern(answers, "owner_email", EMAIL, "must look like name@example.com", 254),
     ]
-    package = answers.get("package_name")
-    if isinstance(package, str) and PACKAGE.match(package):
-        if keyword.iskeyword(package) or keyword.issoftkeyword(package):
-            errors.append(f"package_name: must not be a Python keyword (got {json.dumps(package)})")
-        elif package in sys.stdlib_module_names or package in RESERVED_PACKAGES:
-            errors.append(f"package_name: must not shadow the module {json.dumps(package)}")
     if answers.get("python_version") not in PYTHON_VERSIONS:
         errors.append(f"python_version: must be one of {', '.join(PYTHON_VERSIONS)}")
     for flag in ("kubernetes", "metrics"):
@@ -72,8 +78,9 @@ def validate(answers: dict) -> list[str]:
 
 def main() -> int:
     errors = validate(json.loads(ANSWERS_JSON))
-    for error in errors:
-        print(f"ERROR: {error}", file=sys.stderr)
+    if errors:
+        # The first error only: a bad slug would otherwise repeat in every answer derived from it.
+        print(f"ERROR: {errors[0]}", file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -18,17 +18,21 @@ DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read
 
 
 def python_for(version: str) -> str:
-    """An interpreter of the project's Python version: on PATH, or one of pyenv's."""
+    """An interpreter of the project's Python version: this one, one of pyenv's, or one on PATH."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return sys.executable
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python"), reverse=True):
-        if re.fullmatch(rf"{re.escape(version)}\.\d+", candidate.parents[1].name):
-            return str(candidate)
-    raise RuntimeError(f"no Python {version} interpreter found (PATH or pyenv); the bake needs one")
+    candidates = [
+        str(path)
+        for path in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python"), reverse=True)
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", path.parents[1].name)
+    ]
+    candidates += [found for found in [shutil.which(f"python{version}")] if found]
+    for candidate in candidates:
+        # pyenv shims on PATH exist for versions that are not active; only a running interpreter counts.
+        if subprocess.run([candidate, "--version"], capture_output=True, check=False).returncode == 0:
+            return candidate
+    raise RuntimeError(f"no Python {version} interpreter found (pyenv or PATH); the bake needs one")
 
 
 def bake(output_dir: Path, **answers: Any) -> "BakedProject":
