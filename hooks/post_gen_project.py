@@ -32,14 +32,16 @@ def recorded_answers(answers: dict) -> dict:
 
 def next_steps(answers: dict) -> str:
     slug, package = answers["project_slug"], answers["package_name"]
-    return "\n".join([
-        f"Created {slug}. Next steps:",
-        f"  cd {slug}",
-        "  make install            # virtualenv + locked dependencies",
-        "  make check              # lint, type-check, unit tests",
-        "  docker compose up       # local Conductor server + register + worker",
-        f"  .venv/bin/python -m {package} run-workflow",
-    ])
+    return "\n".join(
+        [
+            f"Created {slug}. Next steps:",
+            f"  cd {slug}",
+            "  make install            # virtualenv + locked dependencies",
+            "  make check              # lint, type-check, unit tests",
+            "  docker compose up       # local Conductor server + register + worker",
+            f"  .venv/bin/python -m {package} run-workflow",
+        ]
+    )
 
 
 def main() -> int:

@@ -56,15 +56,27 @@ def validate(answers: dict) -> list[str]:
     """One message per bad answer, each naming the field and the rule it breaks, in prompt order."""
     errors = [
         _text(answers, "project_name", 80),
-        _pattern(answers, "project_slug", SLUG,
-                 "must be lowercase letters and digits in words joined by single hyphens", 64),
-        _pattern(answers, "package_name", PACKAGE,
-                 "must be a lowercase Python identifier (letters, digits, underscores)", 64),
+        _pattern(
+            answers, "project_slug", SLUG, "must be lowercase letters and digits in words joined by single hyphens", 64
+        ),
+        _pattern(
+            answers, "package_name", PACKAGE, "must be a lowercase Python identifier (letters, digits, underscores)", 64
+        ),
         _package_not_reserved(answers),
-        _pattern(answers, "task_definition_name", CONDUCTOR_NAME,
-                 "must start with a letter and hold only letters, digits and underscores", 64),
-        _pattern(answers, "workflow_name", CONDUCTOR_NAME,
-                 "must start with a letter and hold only letters, digits and underscores", 64),
+        _pattern(
+            answers,
+            "task_definition_name",
+            CONDUCTOR_NAME,
+            "must start with a letter and hold only letters, digits and underscores",
+            64,
+        ),
+        _pattern(
+            answers,
+            "workflow_name",
+            CONDUCTOR_NAME,
+            "must start with a letter and hold only letters, digits and underscores",
+            64,
+        ),
         _text(answers, "description", 200),
         _pattern(answers, "owner_email", EMAIL, "must look like name@example.com", 254),
     ]

@@ -14,7 +14,7 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, bake
+from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject
 
 # Jinja left behind. GitHub's own `${{ ... }}` expressions are not Jinja.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
@@ -119,7 +119,9 @@ BAD_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(("answers", "field"), BAD_ANSWERS, ids=[field + str(i) for i, (_, field) in enumerate(BAD_ANSWERS)])
+@pytest.mark.parametrize(
+    ("answers", "field"), BAD_ANSWERS, ids=[field + str(i) for i, (_, field) in enumerate(BAD_ANSWERS)]
+)
 def test_bad_answers_are_refused_and_nothing_is_written(
     answers: dict[str, Any], field: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -145,7 +147,9 @@ def test_bad_answers_are_refused_and_nothing_is_written(
 def test_command_line_refusal_exits_non_zero(answer: str, message: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE_ROOT), answer],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert message in result.stdout + result.stderr

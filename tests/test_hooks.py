@@ -76,7 +76,7 @@ def test_each_bad_answer_names_its_field_and_rule(field: str, value: Any, rule: 
 
 
 def test_quotes_and_backslashes_in_free_text_are_accepted_as_data() -> None:
-    assert pre_gen.validate({**GOOD, "project_name": 'O\'Brien "Quotes" \\ Worker', "description": "a \\ b \"c\""}) == []
+    assert pre_gen.validate({**GOOD, "project_name": 'O\'Brien "Quotes" \\ Worker', "description": 'a \\ b "c"'}) == []
 
 
 def test_files_by_option_removes_only_what_is_off() -> None:

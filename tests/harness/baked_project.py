@@ -71,8 +71,20 @@ class BakedProject:
         if not (self.bin / "python").exists():
             uv = [sys.executable, "-m", "uv"]
             self._check([*uv, "venv", "-q", "--python", python_for(self.answers["python_version"]), ".venv"])
-            self._check([*uv, "pip", "install", "-q", "--python", str(self.bin / "python"),
-                         "-c", "requirements.lock", "-e", ".[dev]"])
+            self._check(
+                [
+                    *uv,
+                    "pip",
+                    "install",
+                    "-q",
+                    "--python",
+                    str(self.bin / "python"),
+                    "-c",
+                    "requirements.lock",
+                    "-e",
+                    ".[dev]",
+                ]
+            )
         return self
 
     def _check(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -84,27 +96,46 @@ class BakedProject:
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment a user's shell would give: no leftovers of ours, a private health dir."""
         base = {k: v for k, v in os.environ.items() if not k.startswith(("CONDUCTOR_", "WORKER_", "PYTEST_"))}
-        return {**base, "WORKER_HEALTH_DIR": str(self.path / ".health"), "WORKER_METRICS_PORT": "",
-                **self.env, **(extra or {})}
+        return {
+            **base,
+            "WORKER_HEALTH_DIR": str(self.path / ".health"),
+            "WORKER_METRICS_PORT": "",
+            **self.env,
+            **(extra or {}),
+        }
 
-    def run(self, *command: str, env: Mapping[str, str] | None = None, timeout: float = 600,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *command: str, env: Mapping[str, str] | None = None, timeout: float = 600, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         executable = str(self.bin / command[0]) if (self.bin / command[0]).exists() else command[0]
-        result = subprocess.run([executable, *command[1:]], cwd=self.path, capture_output=True, text=True,
-                                env=self.environment(env), timeout=timeout, check=False)
+        result = subprocess.run(
+            [executable, *command[1:]],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            env=self.environment(env),
+            timeout=timeout,
+            check=False,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
-    def cli(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 300, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         return self.run("python", "-m", self.package, *args, env=env, timeout=timeout, check=check)
 
     def start_worker(self, env: Mapping[str, str] | None = None, log_name: str = "worker.log") -> "WorkerProcess":
         log_path = self.path / log_name
         log = log_path.open("ab")
-        process = subprocess.Popen([str(self.bin / "python"), "-m", self.package, "worker"], cwd=self.path,
-                                   env=self.environment(env), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(self.bin / "python"), "-m", self.package, "worker"],
+            cwd=self.path,
+            env=self.environment(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         return WorkerProcess(process, log_path)
 

@@ -6,6 +6,7 @@ Usable as a library (`ConductorServer`) and as a command:
     python -m tests.harness.conductor_server run        # run a server until Ctrl-C
 """
 
+import contextlib
 import json
 import os
 import re
@@ -48,9 +49,18 @@ def fetch_jar() -> Path:
         raise ServerUnavailable("mvn is not installed; it is needed once to fetch the Conductor server jar")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        ["mvn", "-q", "-B", f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={ARTIFACT}",
-         f"-DoutputDirectory={CACHE_DIR}", "-Dmdep.useBaseVersion=true"],
-        capture_output=True, text=True, check=False,
+        [
+            "mvn",
+            "-q",
+            "-B",
+            f"{DEPENDENCY_PLUGIN}:copy",
+            f"-Dartifact={ARTIFACT}",
+            f"-DoutputDirectory={CACHE_DIR}",
+            "-Dmdep.useBaseVersion=true",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0 or not jar.is_file():
         tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
@@ -110,8 +120,13 @@ class ConductorServer:
     def command(self) -> list[str]:
         database = f"jdbc:sqlite:{self.data_dir / 'conductor.db'}?busy_timeout=15000&journal_mode=WAL"
         return [
-            str(find_java()), "-Xms256m", "-Xmx1g", "-jar", str(fetch_jar()),
-            "--server.address=127.0.0.1", f"--server.port={self.port}",
+            str(find_java()),
+            "-Xms256m",
+            "-Xmx1g",
+            "-jar",
+            str(fetch_jar()),
+            "--server.address=127.0.0.1",
+            f"--server.port={self.port}",
             f"--spring.datasource.url={database}",
             "--conductor.integrations.ai.enabled=false",
         ]
@@ -133,7 +148,9 @@ class ConductorServer:
                 raise ServerUnavailable(f"Conductor server exited early; see {self.log_path}:\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise ServerUnavailable(f"Conductor server not healthy after {START_TIMEOUT_SECONDS}s; see {self.log_path}")
+                raise ServerUnavailable(
+                    f"Conductor server not healthy after {START_TIMEOUT_SECONDS}s; see {self.log_path}"
+                )
             time.sleep(0.5)
         return self
 
@@ -169,12 +186,10 @@ def main(argv: list[str]) -> int:
         port = int(argv[1]) if len(argv) > 1 else 8080
         with ConductorServer(port=port) as server:
             print(f"Conductor {SERVER_VERSION} at {server.api_url} (Ctrl-C stops it)", flush=True)
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
-            except KeyboardInterrupt:
-                pass
         return 0
-    print(f"usage: python -m tests.harness.conductor_server [fetch|run [PORT]]", file=sys.stderr)
+    print("usage: python -m tests.harness.conductor_server [fetch|run [PORT]]", file=sys.stderr)
     return 2
 
 
