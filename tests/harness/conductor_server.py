@@ -106,6 +106,7 @@ class ConductorServer:
     def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
         self.port = port or free_port()
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="conductor-server-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -130,6 +131,36 @@ class ConductorServer:
             f"--spring.datasource.url={database}",
             "--conductor.integrations.ai.enabled=false",
         ]
+
+    def api(self, method: str, path: str, body: object = None) -> object:
+        """Call the REST API directly (for assertions), returning parsed JSON or text."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.api_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read().decode()
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def start_workflow(self, name: str, workflow_input: dict[str, object], **extra: object) -> str:
+        return str(self.api("POST", "/workflow", {"name": name, "input": workflow_input, **extra}))
+
+    def workflow(self, workflow_id: str) -> dict[str, object]:
+        result = self.api("GET", f"/workflow/{workflow_id}?includeTasks=true")
+        assert isinstance(result, dict)
+        return result
+
+    def wait_for(self, workflow_ids: list[str], timeout: float) -> dict[str, str]:
+        """Status of each workflow once all are terminal, or when `timeout` runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            statuses = {wid: str(self.workflow(wid)["status"]) for wid in workflow_ids}
+            if all(status != "RUNNING" for status in statuses.values()) or time.monotonic() > deadline:
+                return statuses
+            time.sleep(0.5)
 
     def healthy(self) -> bool:
         try:

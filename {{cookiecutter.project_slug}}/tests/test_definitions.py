@@ -54,6 +54,6 @@ def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
         assert {task["name"] for task in simple} <= known
 
 
-def test_example_input_covers_the_workflow_inputs() -> None:
+def test_example_inputs_cover_the_workflow_inputs() -> None:
     for workflow in workflow_definitions():
-        assert set(workflow["inputParameters"]) <= set(example_input())
+        assert set(workflow["inputParameters"]) <= set(example_input(workflow["name"]))

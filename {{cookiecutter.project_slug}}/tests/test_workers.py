@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }}.definitions import example_input
 from {{ cookiecutter.package_name }}.workers import InvalidInput, compute_invoice_total
 
 TASK_NAME = "{{ cookiecutter.task_definition_name }}"
+WORKFLOW = "{{ cookiecutter.workflow_name }}"
 
 
 def run_through_sdk(input_data: dict[str, Any]) -> Any:
@@ -20,13 +21,14 @@ def run_through_sdk(input_data: dict[str, Any]) -> Any:
 
 
 def test_example_input_totals() -> None:
-    total = compute_invoice_total(**example_input())
+    total = compute_invoice_total(**example_input(WORKFLOW))
     assert (total.subtotal, total.tax, total.total) == ("30.97", "6.19", "37.16")
     assert (total.order_id, total.currency, total.item_count) == ("ORD-1001", "EUR", 5)
 
 
 def test_same_input_same_output() -> None:
-    assert compute_invoice_total(**example_input()) == compute_invoice_total(**example_input())
+    request = example_input(WORKFLOW)
+    assert compute_invoice_total(**request) == compute_invoice_total(**request)
 
 
 def test_rounds_half_up_to_cents() -> None:
@@ -35,7 +37,7 @@ def test_rounds_half_up_to_cents() -> None:
 
 
 def test_sdk_reports_completed_with_flat_output() -> None:
-    result = run_through_sdk(example_input())
+    result = run_through_sdk(example_input(WORKFLOW))
     assert result.status == TaskResultStatus.COMPLETED
     assert result.output_data["total"] == "37.16"
 
@@ -64,12 +66,18 @@ def test_sdk_reports_completed_with_flat_output() -> None:
     ],
 )
 def test_bad_input_fails_terminally_with_reason(change: dict[str, Any], reason: str) -> None:
-    bad = {**example_input(), **change}
+    bad = {**example_input(WORKFLOW), **change}
     with pytest.raises(InvalidInput, match=reason.replace("[", r"\[").replace("]", r"\]")):
         compute_invoice_total(**bad)
     result = run_through_sdk(bad)
     assert result.status == TaskResultStatus.FAILED_WITH_TERMINAL_ERROR
     assert result.reason_for_incompletion == reason
+
+
+def test_null_optional_inputs_take_their_defaults() -> None:
+    items = [{"sku": "a", "quantity": 1, "unit_price": 2}]
+    total = compute_invoice_total(order_id="o", items=items, currency=None, tax_rate=None)
+    assert (total.currency, total.tax, total.total) == ("USD", "0.00", "2.00")
 
 
 def test_missing_input_fails_terminally() -> None:

@@ -35,8 +35,12 @@ def _run_workflow(settings: Settings, args: argparse.Namespace) -> int:
     from .definitions import example_input, workflow_definitions
     from .server import ConductorServer
 
-    name = args.workflow or workflow_definitions()[0]["name"]
-    workflow_input = json.loads(args.input) if args.input is not None else example_input()
+    names = [workflow["name"] for workflow in workflow_definitions()]
+    if args.workflow is None and len(names) != 1:
+        print(f"error: choose a workflow with --workflow: {', '.join(names) or 'none defined'}", file=sys.stderr)
+        return USAGE_ERROR
+    name = args.workflow or names[0]
+    workflow_input = json.loads(args.input) if args.input is not None else example_input(name)
     with ConductorServer(settings) as server:
         workflow_id = run_workflow.start(server, name, workflow_input, args.domain)
         print(f"started {name}: {workflow_id}", file=sys.stderr)
@@ -89,10 +93,12 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="poll and execute tasks until SIGTERM/SIGINT (the default)")
     commands.add_parser("register", help="create or update every task and workflow definition")
     run = commands.add_parser("run-workflow", help="start the example workflow and wait for its result")
-    run.add_argument("--input", type=_json_object, help="workflow input as a JSON object (default: example input)")
+    run.add_argument(
+        "--input", type=_json_object, help="workflow input, a JSON object (default: workflows/<name>.input.json)"
+    )
     run.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait (default: 60)")
     run.add_argument("--domain", help="queue the tasks in this domain (taskToDomain {'*': DOMAIN})")
-    run.add_argument("--workflow", help="workflow name (default: the first in definitions/workflows)")
+    run.add_argument("--workflow", help="workflow to run (default: the only one in definitions/workflows)")
     commands.add_parser("doctor", help="check server, credentials, definitions, domains and permissions")
     commands.add_parser("health", help="exit 0 if every worker process polled recently (for probes)")
     return root

@@ -155,3 +155,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def configure_logging() -> None:
     level = (_optional(os.environ, "CONDUCTOR_LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # One line per HTTP request is noise at INFO; the commands report what matters themselves.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

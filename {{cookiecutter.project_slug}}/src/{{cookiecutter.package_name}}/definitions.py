@@ -9,8 +9,12 @@ from .server import ConductorServer, ServerError
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 
 
+INPUT_SUFFIX = ".input.json"  # `<workflow>.input.json`: the input `run-workflow` starts it with
+
+
 def _load_all(folder: str) -> list[dict[str, Any]]:
-    return [json.loads(path.read_text()) for path in sorted((DEFINITIONS_DIR / folder).glob("*.json"))]
+    paths = sorted((DEFINITIONS_DIR / folder).glob("*.json"))
+    return [json.loads(path.read_text()) for path in paths if not path.name.endswith(INPUT_SUFFIX)]
 
 
 def task_definitions() -> list[dict[str, Any]]:
@@ -21,8 +25,9 @@ def workflow_definitions() -> list[dict[str, Any]]:
     return _load_all("workflows")
 
 
-def example_input() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((DEFINITIONS_DIR / "example_input.json").read_text())
+def example_input(workflow_name: str) -> dict[str, Any]:
+    path = DEFINITIONS_DIR / "workflows" / f"{workflow_name}{INPUT_SUFFIX}"
+    data: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     return data
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import health
 from .config import Settings
+from .server import ConductorServer
 
 # Worker modules are imported explicitly: a module nobody imports registers no worker.
 WORKER_MODULES = [f"{__package__}.workers"]
@@ -89,9 +90,22 @@ def _drain(handler: Any, grace_seconds: float) -> None:
     handler.stop_processes()
 
 
+def preflight(settings: Settings) -> None:
+    """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
+
+    Raises ServerError if the server does not answer at all or rejects the credentials. Once
+    running, the SDK rides out server outages by itself with backoff.
+    """
+    with ConductorServer(settings) as server:
+        server.health()
+        server.token()
+
+
 def serve(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if there is no worker to run."""
     from conductor.client.automator.task_handler import TaskHandler
+
+    preflight(settings)
 
     handler = TaskHandler(
         workers=[],

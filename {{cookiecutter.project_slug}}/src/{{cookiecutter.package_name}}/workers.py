@@ -16,6 +16,7 @@ from conductor.client.worker.exception import NonRetryableException
 from conductor.client.worker.worker_task import worker_task
 
 CENT = Decimal("0.01")
+DEFAULT_CURRENCY = "USD"
 MAX_ITEMS = 1000
 
 
@@ -74,7 +75,12 @@ def _line_item(raw: object, index: int) -> LineItem:
 
 
 def parse_invoice_request(order_id: object, items: object, currency: object, tax_rate: object) -> InvoiceRequest:
-    """Turn the task's raw JSON input into a typed request, or raise InvalidInput naming the field."""
+    """Turn the task's raw JSON input into a typed request, or raise InvalidInput naming the field.
+
+    A workflow passes an input it was not given as null: optional fields then take their defaults.
+    """
+    currency = DEFAULT_CURRENCY if currency is None else currency
+    tax_rate = 0 if tax_rate is None else tax_rate
     if not isinstance(order_id, str) or not order_id.strip():
         raise InvalidInput("order_id must be a non-empty string")
     if not isinstance(items, list) or not items:
@@ -114,7 +120,7 @@ def invoice_total(request: InvoiceRequest) -> InvoiceTotal:
 # wrong type into a retryable failure.) Money travels as strings so no float rounding creeps in.
 @worker_task(task_definition_name="{{ cookiecutter.task_definition_name }}", thread_count=8, poll_interval_millis=100)
 def compute_invoice_total(
-    order_id: object = None, items: object = None, currency: object = "USD", tax_rate: object = 0
+    order_id: object = None, items: object = None, currency: object = DEFAULT_CURRENCY, tax_rate: object = 0
 ) -> InvoiceTotal:
     """Compute subtotal, tax and total of an order's line items."""
     return invoice_total(parse_invoice_request(order_id, items, currency, tax_rate))

@@ -1,0 +1,170 @@
+"""A baked project's commands against the real Conductor OSS server: register, worker, run-workflow,
+doctor, bad input and bad configuration. (Stopping, outages, domains and auth: test_worker_lifecycle.py.)"""
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.harness.baked_project import BakedProject, WorkerProcess, bake
+from tests.harness.conductor_server import ConductorServer
+from tests.harness.slow_worker import SLOW_TASK, add_slow_worker
+
+pytestmark = pytest.mark.e2e
+
+TASK = "e2e_invoice_total"  # a name of this module's own, so other modules' tasks never interfere
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
+    baked = bake(tmp_path_factory.mktemp("e2e"), project_name="E2E Worker", task_definition_name=TASK)
+    add_slow_worker(baked)
+    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_SHUTDOWN_GRACE_SECONDS": "15"}
+    return baked.install()
+
+
+@pytest.fixture(scope="module")
+def worker(project: BakedProject) -> Iterator[WorkerProcess]:
+    assert project.cli("register").returncode == 0
+    process = project.start_worker()
+    wait_until_polling(project)
+    yield process
+    assert process.stop() == 0, process.log()
+
+
+def wait_until_polling(project: BakedProject, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while project.cli("health").returncode != 0:
+        assert time.monotonic() < deadline, "worker never polled"
+        time.sleep(0.3)
+
+
+def run_json(project: BakedProject, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    result = project.cli("run-workflow", *args, env=env)
+    return result.returncode, json.loads(result.stdout) if result.stdout.strip() else {"stderr": result.stderr}
+
+
+def test_register_twice_leaves_the_server_equal_to_the_json(project: BakedProject, conductor: ConductorServer) -> None:
+    first, second = project.cli("register"), project.cli("register")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert f"task definition {TASK}" in first.stdout
+    assert [line.split()[0] for line in second.stdout.splitlines()] == ["unchanged"] * 4
+    ours = json.loads((project.path / "src" / project.package / "definitions" / "tasks" / f"{TASK}.json").read_text())
+    theirs = conductor.api("GET", f"/metadata/taskdefs/{TASK}")
+    assert isinstance(theirs, dict)
+    for field in (
+        "retryCount",
+        "retryLogic",
+        "retryDelaySeconds",
+        "timeoutSeconds",
+        "responseTimeoutSeconds",
+        "timeoutPolicy",
+        "rateLimitPerFrequency",
+        "rateLimitFrequencyInSeconds",
+        "concurrentExecLimit",
+        "inputKeys",
+        "outputKeys",
+        "ownerEmail",
+    ):
+        assert theirs[field] == ours[field], field
+    workflow = conductor.api("GET", f"/metadata/workflow/{project.workflow_name}")
+    assert isinstance(workflow, dict)
+    assert [(t["name"], t["type"]) for t in workflow["tasks"]] == [(TASK, "SIMPLE")]
+
+
+def test_register_reports_a_server_refusal(project: BakedProject, tmp_path: Any) -> None:
+    definitions = project.path / "src" / project.package / "definitions" / "tasks"
+    bad = definitions / "zz_bad.json"
+    bad.write_text(
+        json.dumps(
+            {"name": "zz_bad", "ownerEmail": "x@example.com", "timeoutSeconds": 10, "responseTimeoutSeconds": 60}
+        )
+    )
+    try:
+        result = project.cli("register")
+    finally:
+        bad.unlink()
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: POST /metadata/taskdefs failed (HTTP 400")
+    assert result.stderr.count("\n") == 1
+
+
+def test_worker_completes_the_example_workflow(project: BakedProject, worker: WorkerProcess) -> None:
+    code, summary = run_json(project, "--workflow", project.workflow_name, "--timeout", "60")
+    assert code == 0, summary
+    assert summary["status"] == "COMPLETED"
+    assert summary["output"] == {"order_id": "ORD-1001", "total": "37.16", "currency": "EUR"}
+    assert f"serving tasks {TASK}, {SLOW_TASK}" in worker.log() or f"serving tasks {SLOW_TASK}, {TASK}" in worker.log()
+
+
+def test_bad_input_fails_terminally_and_the_worker_keeps_running(project: BakedProject, worker: WorkerProcess) -> None:
+    bad = json.dumps({"order_id": "ORD-9", "currency": "EUR", "items": [{"sku": "A", "quantity": -2, "unit_price": 1}]})
+    code, summary = run_json(project, "--workflow", project.workflow_name, "--input", bad, "--timeout", "60")
+    assert code == 1
+    assert summary["status"] == "FAILED"
+    assert summary["tasks"] == [
+        {
+            "referenceTaskName": "invoice",
+            "taskType": TASK,
+            "status": "FAILED_WITH_TERMINAL_ERROR",
+            "reasonForIncompletion": "items[0].quantity must be an integer >= 1",
+            "domain": None,
+        }
+    ]
+    assert worker.process.poll() is None
+    code, summary = run_json(project, "--workflow", project.workflow_name, "--timeout", "60")
+    assert (code, summary["status"]) == (0, "COMPLETED")
+
+
+def test_doctor_passes_with_a_running_worker(project: BakedProject, worker: WorkerProcess) -> None:
+    result = project.cli("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(line.startswith("PASS") for line in result.stdout.splitlines())
+    assert f"PASS  task definition {TASK}" in result.stdout
+
+
+def test_no_worker_found_exits_non_zero(project: BakedProject) -> None:
+    runner = project.path / "src" / project.package / "runner.py"
+    original = runner.read_text()
+    runner.write_text(original.replace("WORKER_MODULES = [", "WORKER_MODULES: list[str] = []  # [", 1))
+    try:
+        result = project.cli("worker", timeout=60)
+    finally:
+        runner.write_text(original)
+    assert result.returncode == 1
+    assert "no worker found" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"CONDUCTOR_SERVER_URL": "http://127.0.0.1:8080"}, "CONDUCTOR_SERVER_URL"),
+        ({"CONDUCTOR_AUTH_KEY": "key-without-secret"}, "CONDUCTOR_AUTH_SECRET"),
+        ({"CONDUCTOR_WORKER_ALL_THREAD_COUNT": "zero"}, "CONDUCTOR_WORKER_ALL_THREAD_COUNT"),
+    ],
+)
+@pytest.mark.parametrize("command", ["worker", "register", "run-workflow", "doctor"])
+def test_bad_configuration_is_one_line_naming_the_variable(
+    project: BakedProject, command: str, env: dict[str, str], variable: str
+) -> None:
+    result = project.cli(command, env=env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and variable in result.stderr
+    assert "key-without-secret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", ["worker", "register", "run-workflow"])
+def test_unreachable_server_is_one_line_naming_the_variable(project: BakedProject, command: str) -> None:
+    args = ("--workflow", project.workflow_name) if command == "run-workflow" else ()
+    result = project.cli(command, *args, env={"CONDUCTOR_SERVER_URL": "http://127.0.0.1:9/api"}, timeout=60)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert lines == [lines[0]] and "CONDUCTOR_SERVER_URL" in lines[0] and "127.0.0.1:9" in lines[0]
+
+
+def test_doctor_names_an_unreachable_server(project: BakedProject) -> None:
+    result = project.cli("doctor", env={"CONDUCTOR_SERVER_URL": "http://127.0.0.1:9/api"})
+    assert result.returncode == 1
+    assert result.stdout.startswith("FAIL  server reachable: cannot reach Conductor at http://127.0.0.1:9/api")
