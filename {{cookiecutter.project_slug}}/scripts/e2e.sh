@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The end-to-end check against the Conductor server at CONDUCTOR_SERVER_URL: wait for the server,
+# `register`, start the `worker` in the background, `run-workflow`, expect COMPLETED, then stop the
+# worker with SIGTERM and expect a clean drain. CI's e2e job runs exactly this script.
+#   docker compose up -d conductor && make install && scripts/e2e.sh
+# Settings (environment): CONDUCTOR_SERVER_URL (default http://localhost:8080/api), CONDUCTOR_AUTH_KEY
+# and CONDUCTOR_AUTH_SECRET for Orkes, PYTHON (default .venv/bin/python), E2E_LOG_DIR (default e2e-logs:
+# the worker's log and the workflow's result), E2E_SERVER_WAIT_SECONDS (180), E2E_WORKFLOW_TIMEOUT_SECONDS (120).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+package={{ cookiecutter.package_name }}
+export CONDUCTOR_SERVER_URL=${CONDUCTOR_SERVER_URL:-http://localhost:8080/api}
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  if [ -x .venv/bin/python ]; then python=.venv/bin/python; else python=python3; fi
+fi
+log_dir=${E2E_LOG_DIR:-e2e-logs}
+server_wait=${E2E_SERVER_WAIT_SECONDS:-180}
+workflow_timeout=${E2E_WORKFLOW_TIMEOUT_SECONDS:-120}
+mkdir -p "$log_dir"
+log_dir=$(cd "$log_dir" && pwd)
+worker_log=$log_dir/worker.log
+export WORKER_HEALTH_DIR=${WORKER_HEALTH_DIR:-$log_dir/health}
+worker_pid=
+
+say() { echo "e2e: $*"; }
+
+fail() {
+  echo "e2e: FAILED: $*" >&2
+  if [ -s "$worker_log" ]; then
+    echo "e2e: last lines of $worker_log:" >&2
+    tail -n 40 "$worker_log" >&2
+  fi
+  exit 1
+}
+
+stop_worker() {
+  if [ -n "$worker_pid" ] && kill -0 "$worker_pid" 2>/dev/null; then
+    kill -TERM "$worker_pid"
+    wait "$worker_pid" || true
+  fi
+}
+trap stop_worker EXIT
+
+server_root=${CONDUCTOR_SERVER_URL%/}
+server_root=${server_root%/api}
+say "waiting up to ${server_wait}s for the Conductor server at $server_root"
+deadline=$((SECONDS + server_wait))
+until "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5).close()' \
+    "$server_root/health" 2>/dev/null; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    fail "no Conductor server answered at $server_root/health within ${server_wait}s; check CONDUCTOR_SERVER_URL"
+  fi
+  sleep 2
+done
+
+say "register"
+"$python" -m "$package" register || fail "register did not succeed (its error is above)"
+
+say "starting the worker (log: $worker_log)"
+"$python" -m "$package" worker >"$worker_log" 2>&1 &
+worker_pid=$!
+
+deadline=$((SECONDS + 60))
+until "$python" -m "$package" health >/dev/null 2>&1; do
+  kill -0 "$worker_pid" 2>/dev/null || fail "the worker exited before it polled"
+  [ "$SECONDS" -lt "$deadline" ] || fail "the worker did not poll the server within 60s"
+  sleep 1
+done
+say "the worker is polling"
+
+say "run-workflow"
+if ! "$python" -m "$package" run-workflow --timeout "$workflow_timeout" | tee "$log_dir/workflow.json"; then
+  fail "the example workflow did not complete (its status and output are above)"
+fi
+
+trap - EXIT
+kill -TERM "$worker_pid"
+if wait "$worker_pid"; then
+  say "the worker drained and exited 0"
+else
+  status=$?
+  fail "the worker exited with status $status after SIGTERM"
+fi
+say "COMPLETED"
