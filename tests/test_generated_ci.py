@@ -1,0 +1,409 @@
+"""The generated project's CI/CD and Kubernetes files, for every option combination, checked offline:
+actionlint (with shellcheck on `run:` blocks), the JSON schemas vendored in check-jsonschema, the
+Kubernetes schemas bundled in kubernetes-validate, and our own schema for the KEDA ScaledObject.
+Plus the rules no linter knows: pinned actions, least privilege, no dangling file references."""
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, bake
+
+VENV_BIN = Path(sys.executable).parent
+TOOLS_PATH = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+KUBERNETES_VERSION = "1.33.0"  # bundled by kubernetes-validate; no network
+KEDA_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "keda-scaledobject.schema.json").read_text())
+PINNED_USES = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"@[0-9a-f]{40} # v\d+(\.\d+)*\s*$")
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
+OWN_FILES = (".github", "scripts", "k8s", ".python-version")
+
+COMBINATIONS = [
+    {"python_version": python, "kubernetes": kubernetes, "metrics": metrics}
+    for python, kubernetes, metrics in itertools.product(DEFAULTS["python_version"], (True, False), (True, False))
+]
+IDS = ["-".join(f"{key}={value}" for key, value in answers.items()) for answers in COMBINATIONS]
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BakedProject]:
+    """One bake per combination, each a git repository (actionlint finds the project root by it)."""
+    baked = {}
+    for answers, name in zip(COMBINATIONS, IDS, strict=True):
+        project = bake(tmp_path_factory.mktemp(name.replace("=", "")), **answers)
+        subprocess.run(["git", "init", "-q", str(project.path)], check=True)
+        baked[name] = project
+    return baked
+
+
+@pytest.fixture(params=IDS)
+def project(request: pytest.FixtureRequest, projects: dict[str, BakedProject]) -> BakedProject:
+    return projects[request.param]
+
+
+def run_tool(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    tool = shutil.which(command[0], path=TOOLS_PATH)
+    assert tool, f"{command[0]} is not installed (tests/requirements.txt)"
+    return subprocess.run(
+        [tool, *command[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": TOOLS_PATH},
+    )
+
+
+def workflow_files(root: Path) -> list[Path]:
+    return sorted((root / ".github" / "workflows").glob("*.y*ml"))
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def workflows(root: Path) -> dict[str, dict[str, Any]]:
+    return {path.name: load_yaml(path) for path in workflow_files(root)}
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def run_blocks(root: Path) -> str:
+    return "\n".join(step.get("run", "") for workflow in workflows(root).values() for step in steps(workflow))
+
+
+# ---- linters and schemas
+
+
+def lint_workflows(root: Path) -> None:
+    assert shutil.which("shellcheck", path=TOOLS_PATH), "shellcheck is not installed (tests/requirements.txt)"
+    files = [str(path.relative_to(root)) for path in workflow_files(root)]
+    assert files, f"no workflows under {root}/.github/workflows"
+    result = run_tool("actionlint", *files, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_and_the_workflow_schema_pass(project: BakedProject) -> None:
+    lint_workflows(project.path)
+
+
+def test_dependabot_covers_pip_docker_and_actions(project: BakedProject) -> None:
+    config = project.path / ".github" / "dependabot.yml"
+    result = run_tool("check-jsonschema", "--builtin-schema", "vendor.dependabot", str(config), cwd=project.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ecosystems = {update["package-ecosystem"] for update in load_yaml(config)["updates"]}
+    assert {"pip", "docker", "github-actions"} <= ecosystems
+
+
+def test_scripts_pass_shellcheck_and_are_executable(project: BakedProject) -> None:
+    scripts = sorted((project.path / "scripts").glob("*.sh"))
+    assert [path.name for path in scripts] == ["e2e.sh", "launch.sh"]
+    assert all(os.access(path, os.X_OK) for path in scripts)
+    result = run_tool("shellcheck", *(str(path) for path in scripts), cwd=project.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_template_syntax_is_left(project: BakedProject) -> None:
+    for top in OWN_FILES:
+        target = project.path / top
+        for path in [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.is_file()):
+            found = UNRENDERED.search(path.read_text())
+            assert not found, f"{path.relative_to(project.path)}: unrendered {found.group()!r}"
+
+
+def test_the_template_repository_workflows_lint_clean() -> None:
+    lint_workflows(TEMPLATE_ROOT)
+    check_hygiene(TEMPLATE_ROOT)
+
+
+# ---- hygiene: pins, permissions, credentials, secrets
+
+
+def check_hygiene(root: Path) -> None:
+    for name, workflow in workflows(root).items():
+        assert workflow["permissions"] == {}, f"{name}: top-level permissions must be {{}}"
+        assert "concurrency" in workflow or all("concurrency" in job for job in workflow["jobs"].values()), name
+        for job_name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{name}/{job_name}: no per-job permissions"
+            assert "timeout-minutes" in job or "uses" in job, f"{name}/{job_name}: no timeout-minutes"
+        for step in steps(workflow):
+            uses = step.get("uses", "")
+            if uses and not uses.startswith("./"):
+                assert PINNED_USES.match(uses), f"{name}: {uses} is not pinned to a full commit SHA"
+            if uses.startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, f"{name}: checkout keeps credentials"
+            assert "secrets." not in step.get("run", ""), f"{name}: a secret is expanded inside a run: block"
+        for line in (root / ".github" / "workflows" / name).read_text().splitlines():
+            if re.search(r"uses: [^.]\S*@", line):
+                assert VERSION_COMMENT.search(line), f"{name}: no '# vX.Y.Z' comment on {line.strip()}"
+
+
+def test_actions_are_pinned_and_permissions_least(project: BakedProject) -> None:
+    check_hygiene(project.path)
+    granted = {
+        (name, job_name): job["permissions"]
+        for name, workflow in workflows(project.path).items()
+        for job_name, job in workflow["jobs"].items()
+    }
+    writers = {key: value for key, value in granted.items() if "write" in (value or {}).values()}
+    assert writers == {("ci.yml", "image"): {"contents": "read", "packages": "write"}}
+
+
+def test_one_sha_per_action_across_workflows(project: BakedProject) -> None:
+    shas: dict[str, set[str]] = {}
+    for workflow in [*workflows(project.path).values(), *workflows(TEMPLATE_ROOT).values()]:
+        for step in steps(workflow):
+            if "@" in step.get("uses", "") and not step["uses"].startswith("./"):
+                action, sha = step["uses"].split("@")
+                shas.setdefault(action, set()).add(sha)
+    assert {action: found for action, found in shas.items() if len(found) > 1} == {}
+
+
+def test_no_secret_is_echoed(project: BakedProject) -> None:
+    secret_names = "CONDUCTOR_AUTH_SECRET|CONDUCTOR_AUTH_KEY|KUBE_CONFIG"
+    echo = re.compile(rf"\b(echo|printf)\b[^\n>]*\$\{{?({secret_names})\b[^\n]*$", re.MULTILINE)
+    texts = {"workflows": run_blocks(project.path)}
+    texts |= {path.name: path.read_text() for path in (project.path / "scripts").glob("*.sh")}
+    for name, text in texts.items():
+        assert "set -x" not in text, name
+        # Writing a secret into a file is fine; to the terminal (stdout, or >&2) it is not.
+        leaks = [found.group() for found in echo.finditer(text) if ">" not in found.group() or ">&" in found.group()]
+        assert not leaks, f"{name} prints a secret: {leaks}"
+
+
+# ---- what the workflows refer to exists, and says the same as the rest of the project
+
+
+def referenced_paths(root: Path) -> set[str]:
+    found = set()
+    for workflow in workflows(root).values():
+        for step in steps(workflow):
+            options = step.get("with", {})
+            for key in ("python-version-file", "cache-dependency-path"):
+                if key in options:
+                    found.add(options[key])
+            found.update(re.findall(r"(?<![\w/$])((?:scripts|k8s|\.github)/[\w./-]+)", step.get("run", "")))
+            if "docker compose" in step.get("run", ""):
+                found.add("compose.yaml")
+            if step.get("uses", "").startswith("docker/build-push-action@"):
+                found.add(str(Path(options.get("context", ".")) / "Dockerfile"))
+        for job in workflow["jobs"].values():
+            if job.get("uses", "").startswith("./"):
+                found.add(job["uses"].removeprefix("./"))
+    return found
+
+
+def test_workflows_refer_only_to_files_that_exist(project: BakedProject) -> None:
+    references = referenced_paths(project.path)
+    assert {"scripts/e2e.sh", "scripts/launch.sh", ".python-version", "compose.yaml", "Dockerfile"} <= references
+    missing = sorted(path for path in references if not (project.path / path).exists())
+    assert not missing, f"referenced but not generated: {missing}"
+    makefile = (project.path / "Makefile").read_text()
+    for target in set(re.findall(r"\bmake ([\w-]+)", run_blocks(project.path))):
+        assert re.search(rf"^(\S+ )*{re.escape(target)}( \S+)*:", makefile, re.MULTILINE), f"no make target {target}"
+    launch = (project.path / "scripts" / "launch.sh").read_text()
+    assert ("k8s" in launch) is project.answers["kubernetes"]
+
+
+def test_python_version_and_conductor_image_each_come_from_one_place(project: BakedProject) -> None:
+    assert (project.path / ".python-version").read_text().strip() == project.answers["python_version"]
+    compose = load_yaml(project.path / "compose.yaml")
+    assert compose["services"]["conductor"]["image"] == (
+        f"{DEFAULTS['_conductor_image']}:{DEFAULTS['_conductor_server_version']}"
+    )
+    ci = workflows(project.path)["ci.yml"]
+    assert "services.conductor.image" in ci["jobs"]["pins"]["steps"][-1]["run"]
+    assert ci["jobs"]["e2e"]["services"]["conductor"]["image"] == "${{ needs.pins.outputs.conductor-image }}"
+    assert "scripts/e2e.sh" in [step.get("run") for step in ci["jobs"]["e2e"]["steps"]]
+
+
+def test_deploy_registers_then_launches_behind_an_environment(project: BakedProject) -> None:
+    ci, deploy = workflows(project.path)["ci.yml"], workflows(project.path)["deploy.yml"]
+    assert ci["jobs"]["deploy"]["needs"] == "image"
+    assert "default_branch" in ci["jobs"]["deploy"]["if"]
+    assert "workflow_dispatch" in deploy[True]  # YAML 1.1 reads the key `on` as True
+    job = deploy["jobs"]["deploy"]
+    assert job["environment"]["name"] == "production"
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert runs.index("make register") < next(i for i, run in enumerate(runs) if "scripts/launch.sh" in run)
+    register = next(step for step in job["steps"] if step.get("run") == "make register")
+    assert set(register["env"]) == {"CONDUCTOR_SERVER_URL", "CONDUCTOR_AUTH_KEY", "CONDUCTOR_AUTH_SECRET"}
+
+
+def test_readme_explains_ci_cd_and_kubernetes_when_chosen(project: BakedProject) -> None:
+    readme = (project.path / "README.md").read_text()
+    assert "## CI/CD" in readme
+    assert ("## Kubernetes" in readme) is project.answers["kubernetes"]
+
+
+# ---- the launch hook, run with a stand-in kubectl
+
+
+def test_launch_without_kubernetes_is_a_documented_no_op(projects: dict[str, BakedProject]) -> None:
+    project = next(p for p in projects.values() if not p.answers["kubernetes"])
+    result = subprocess.run(
+        ["bash", "scripts/launch.sh", "ghcr.io/acme/worker:abc123"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "::notice" in result.stdout and "ghcr.io/acme/worker:abc123" in result.stdout
+
+
+def test_launch_applies_k8s_with_the_image_and_queue_url(projects: dict[str, BakedProject], tmp_path: Path) -> None:
+    project = next(p for p in projects.values() if p.answers["kubernetes"])
+    record = tmp_path / "kubectl.log"
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    # Records each call; for `apply -k DIR` it also keeps the overlay that launch.sh wrote.
+    fake.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {record}\n'
+        f'[ "$1" = apply ] && cp "$3/kustomization.yaml" {tmp_path}/overlay.yaml\nexit 0\n'
+    )
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}",
+        "KUBE_CONFIG": "apiVersion: v1",
+        "CONDUCTOR_SERVER_URL": "https://conductor.example.com/api",
+        "KUBE_NAMESPACE": "workers",
+    }
+    result = subprocess.run(
+        ["bash", "scripts/launch.sh", "ghcr.io/acme/worker:abc123"],
+        cwd=project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = record.read_text().splitlines()
+    slug = project.answers["project_slug"]
+    assert calls[0] == f"-n workers get secret {slug}-conductor"
+    assert calls[1].startswith("apply -k ")
+    assert calls[2] == f"-n workers rollout status deployment/{slug} --timeout=10m"
+    overlay = load_yaml(tmp_path / "overlay.yaml")
+    assert overlay["namespace"] == "workers"
+    assert overlay["images"] == [{"name": slug, "newName": "ghcr.io/acme/worker", "newTag": "abc123"}]
+    patch = yaml.safe_load(overlay["patches"][0]["patch"])
+    assert patch[0]["value"] == f"https://conductor.example.com/api/tasks/queue/sizes?taskType={project.task_name}"
+    assert "apiVersion: v1" not in result.stdout + result.stderr
+
+
+def test_launch_with_kubernetes_stops_without_a_kubeconfig(projects: dict[str, BakedProject]) -> None:
+    project = next(p for p in projects.values() if p.answers["kubernetes"])
+    env = {key: value for key, value in os.environ.items() if key != "KUBE_CONFIG"}
+    result = subprocess.run(
+        ["bash", "scripts/launch.sh", "ghcr.io/acme/worker:abc123"],
+        cwd=project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "KUBE_CONFIG must hold a kubeconfig" in result.stderr
+
+
+# ---- Kubernetes manifests
+
+
+def manifests(project: BakedProject) -> dict[str, dict[str, Any]]:
+    return {path.name: load_yaml(path) for path in sorted((project.path / "k8s").glob("*.yaml"))}
+
+
+def test_k8s_exists_only_with_the_kubernetes_option(project: BakedProject) -> None:
+    assert (project.path / "k8s").is_dir() is project.answers["kubernetes"]
+
+
+def kubernetes_projects(projects: dict[str, BakedProject]) -> list[BakedProject]:
+    return [p for p in projects.values() if p.answers["kubernetes"]]
+
+
+def test_k8s_manifests_pass_the_offline_schemas(projects: dict[str, BakedProject]) -> None:
+    for project in kubernetes_projects(projects):
+        found = manifests(project)
+        kustomization = found.pop("kustomization.yaml")
+        assert sorted(kustomization["resources"]) == sorted(found)
+        for document in found.values():
+            if document["apiVersion"].startswith("keda.sh/"):
+                jsonschema.validate(document, KEDA_SCHEMA)
+            else:
+                kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_schemas_catch_mistakes(projects: dict[str, BakedProject]) -> None:
+    project = kubernetes_projects(projects)[0]
+    found = manifests(project)
+    deployment = found["deployment.yaml"]
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["cmd"] = ["true"]
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    scaled = found["scaledobject.yaml"]
+    scaled["spec"]["triggers"][0]["metadata"]["targetValue"] = 20
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(scaled, KEDA_SCHEMA)
+    del scaled["spec"]["triggers"][0]["metadata"]["targetValue"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(scaled, KEDA_SCHEMA)
+
+
+def test_deployment_runs_the_worker_safely(projects: dict[str, BakedProject]) -> None:
+    for project in kubernetes_projects(projects):
+        deployment = manifests(project)["deployment.yaml"]
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        health = ["python", "-m", project.package, "health"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["exec"]["command"] == health
+        assert pod["terminationGracePeriodSeconds"] > float(env["WORKER_SHUTDOWN_GRACE_SECONDS"])
+        assert container["envFrom"] == [{"secretRef": {"name": f"{project.answers['project_slug']}-conductor"}}]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert {"requests", "limits"} <= set(container["resources"])
+        mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]]
+        assert env["WORKER_HEALTH_DIR"].startswith("/tmp/") and env["TMPDIR"] == "/tmp"
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        if project.answers["metrics"]:
+            assert env["WORKER_METRICS_PORT"] == "9100"
+            assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+            assert annotations == {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": "9100",
+                "prometheus.io/path": "/metrics",
+            }
+        else:
+            assert env["WORKER_METRICS_PORT"] == "" and "ports" not in container and not annotations
+
+
+def test_autoscaling_follows_the_task_queue(projects: dict[str, BakedProject]) -> None:
+    for project in kubernetes_projects(projects):
+        found = manifests(project)
+        scaled, deployment = found["scaledobject.yaml"], found["deployment.yaml"]
+        assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+        (trigger,) = scaled["spec"]["triggers"]
+        assert trigger["type"] == "metrics-api"
+        assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/sizes?taskType={project.task_name}")
+        assert trigger["metadata"]["valueLocation"] == project.task_name
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == project.answers["project_slug"]
