@@ -1,0 +1,276 @@
+"""The generated Dockerfile and compose.yaml on a real Docker engine.
+
+The tier starts its own dockerd (tests/harness/docker_engine.py), builds local stand-ins for the images
+Docker Hub would provide (the Python base the Dockerfile defaults to, and conductoross/conductor running
+the real server jar), builds the baked project's image, and brings up its compose stack with
+`--no-build --pull never`. Nothing is skipped: an engine that cannot start fails the tier.
+"""
+
+import json
+import re
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.harness import docker_engine
+from tests.harness.baked_project import BakedProject, bake
+from tests.harness.conductor_server import free_port
+from tests.harness.docker_engine import DockerEngine
+from tests.harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
+
+pytestmark = pytest.mark.docker
+
+# Set in the environment (and in a .env file) while the image is built: neither may end up in the image.
+BUILD_KEY = "build-time-key-id-6f1c2d"
+BUILD_SECRET = "Build-Time-S3cret-Value-0xD0CKE7"
+DRAIN_GRACE_SECONDS = 25  # the worker's default WORKER_SHUTDOWN_GRACE_SECONDS
+SLOW_SECONDS = 6
+SLOW_WORKFLOWS = 6  # more than the slow worker's 4 threads: some are in flight, some still queued
+
+
+@dataclass
+class Stack:
+    engine: DockerEngine
+    project: BakedProject
+    name: str
+    image: str
+    python_image: str
+    conductor_image: str
+    env: dict[str, str]
+    api_url: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 600) -> str:
+        result = self.engine.compose(self.project.path, self.name, *args, env=self.env, check=check,
+                                     timeout=timeout)
+        return result.stdout + result.stderr
+
+    def container(self, service: str) -> str:
+        ids = self.compose("ps", "-a", "-q", service).split()
+        assert len(ids) == 1, f"expected one {service} container, got {ids}"
+        return ids[0]
+
+    def inspect(self, container: str, template: str) -> str:
+        return self.engine.docker("inspect", "-f", template, container).stdout.strip()
+
+    def api(self, method: str, path: str, body: object = None) -> object:
+        request = urllib.request.Request(f"{self.api_url}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read().decode()
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def workflow(self, workflow_id: str) -> dict[str, object]:
+        found = self.api("GET", f"/workflow/{workflow_id}?includeTasks=true")
+        assert isinstance(found, dict)
+        return found
+
+
+def dockerfile_default_base(project: BakedProject) -> str:
+    match = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", (project.path / "Dockerfile").read_text(), re.MULTILINE)
+    assert match, "the Dockerfile has no `ARG PYTHON_IMAGE=<default>`"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DockerEngine]:
+    with DockerEngine() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # Debian bookworm's python3 is 3.11, so the Python stand-in is the 3.11 image; the metrics option is on.
+    project = bake(tmp_path_factory.mktemp("docker"), project_name="Boxed Worker", python_version="3.11",
+                   metrics=True, kubernetes=False)
+    add_slow_worker(project, response_timeout_seconds=120)
+    compose_env = {"CONDUCTOR_HOST_PORT": str(free_port()), "CONDUCTOR_UI_HOST_PORT": str(free_port()),
+                   "METRICS_HOST_PORT": str(free_port())}
+    config = json.loads(engine.compose(project.path, "config", "config", "--format", "json",
+                                       env=compose_env).stdout)
+    stack = Stack(
+        engine=engine, project=project, name=f"cwt{compose_env['CONDUCTOR_HOST_PORT']}",
+        image=config["services"]["worker"]["image"], python_image=dockerfile_default_base(project),
+        conductor_image=config["services"]["conductor"]["image"], env=compose_env,
+        api_url=f"http://127.0.0.1:{compose_env['CONDUCTOR_HOST_PORT']}/api",
+    )
+    # A secret in a .env file and in the build's environment, as on a developer's machine.
+    (project.path / ".env").write_text(f"CONDUCTOR_AUTH_KEY={BUILD_KEY}\nCONDUCTOR_AUTH_SECRET={BUILD_SECRET}\n")
+    build_env = {"CONDUCTOR_AUTH_KEY": BUILD_KEY, "CONDUCTOR_AUTH_SECRET": BUILD_SECRET}
+
+    def python_and_worker() -> None:
+        stack.timings["python stand-in build"] = docker_engine.build_python_stand_in(engine, stack.python_image)
+        started = time.monotonic()
+        engine.docker("build", "--network", "host", "--pull=false", "-t", stack.image, str(project.path),
+                      timeout=900, env=build_env)
+        stack.timings["worker image build"] = time.monotonic() - started
+
+    def conductor() -> None:
+        stack.timings["conductor stand-in build"] = docker_engine.build_conductor_stand_in(
+            engine, stack.conductor_image)
+
+    docker_engine.import_base(engine)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(python_and_worker), pool.submit(conductor)]:
+            future.result()
+    (project.path / ".env").unlink()  # the stack must come up on a fresh clone, without .env
+
+    started = time.monotonic()
+    try:
+        stack.compose("up", "--detach", "--no-build", "--pull", "never", timeout=420)
+        stack.timings["compose up (server healthy, registered, worker started)"] = time.monotonic() - started
+        yield stack
+    finally:
+        print(stack.compose("logs", "--no-color", "--tail", "40", "register", "worker", check=False)[-6000:])
+        stack.compose("down", "--volumes", "--timeout", "5", check=False)
+
+
+def test_image_is_small_and_built_from_the_default_base(stack: Stack, request: pytest.FixtureRequest,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    size = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.image).stdout)
+    base = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.python_image).stdout)
+    history = stack.engine.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", stack.image).stdout
+    assert "useradd" in history and "/opt/venv" in history
+    assert size - base < 60 * 2**20, f"the worker adds {(size - base) / 2**20:.0f} MB to its base"
+    request.node.user_properties.append(("image_size_bytes", size))
+    with capsys.disabled():
+        print(f"\n[docker tier] {stack.image}: {size / 1e6:.0f} MB on a {base / 1e6:.0f} MB stand-in of "
+              f"{stack.python_image} (the worker's layers: {(size - base) / 1e6:.0f} MB)")
+        for what, seconds in stack.timings.items():
+            print(f"[docker tier] {what}: {seconds:.1f} s")
+
+
+def test_secrets_in_the_build_environment_stay_out_of_the_image(stack: Stack) -> None:
+    history = stack.engine.docker("history", "--no-trunc", stack.image).stdout
+    inspect = stack.engine.docker("image", "inspect", stack.image).stdout
+    for value in (BUILD_KEY, BUILD_SECRET):
+        assert value not in history
+        assert value not in inspect
+    # Nor in any file of any layer.
+    saved = stack.engine.docker_bytes("save", stack.image)
+    assert saved and BUILD_KEY.encode() not in saved and BUILD_SECRET.encode() not in saved
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context(stack: Stack, tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("Dockerfile", ".dockerignore", "pyproject.toml"):
+        (context / name).write_bytes((stack.project.path / name).read_bytes())
+    for junk in (".env", ".env.local", ".git/config", ".venv/bin/python", ".pytest_cache/v", ".mypy_cache/x",
+                 "src/pkg/__pycache__/m.cpython-311.pyc", "htmlcov/index.html", ".coverage"):
+        (context / junk).parent.mkdir(parents=True, exist_ok=True)
+        (context / junk).write_text(BUILD_SECRET)
+    probe = tmp_path / "probe.Dockerfile"
+    probe.write_text(f"FROM {stack.python_image}\nCOPY . /context\nRUN find /context -mindepth 1 | sort\n")
+    output = stack.engine.docker("build", "--no-cache", "-f", str(probe), str(context)).stdout
+    listed = [line.strip() for line in output.splitlines() if line.strip().startswith("/context/")]
+    assert "/context/pyproject.toml" in listed
+    assert not [path for path in listed if "/." in path or "__pycache__" in path or "htmlcov" in path], listed
+
+
+def test_worker_runs_as_non_root_numeric_uid(stack: Stack) -> None:
+    worker = stack.container("worker")
+    assert stack.inspect(worker, "{{.Config.User}}") == "10001:10001"
+    ids = stack.compose("exec", "-T", "worker", "python", "-c", "import os; print(os.getuid(), os.getgid())")
+    assert ids.split()[-2:] == ["10001", "10001"]
+
+
+def test_run_workflow_against_the_stack_completes(stack: Stack) -> None:
+    output = stack.compose("run", "--rm", "--no-deps", "worker", "run-workflow", "--workflow",
+                           stack.project.workflow_name, "--timeout", "60", timeout=180)
+    assert '"status": "COMPLETED"' in output, output
+
+
+def test_metrics_port_is_published(stack: Stack) -> None:
+    url = f"http://127.0.0.1:{stack.env['METRICS_HOST_PORT']}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert b"task_poll" in r.read()
+
+
+def test_healthcheck_goes_healthy_once_the_worker_polls(stack: Stack) -> None:
+    worker = stack.container("worker")
+    healthcheck = json.loads(stack.inspect(worker, "{{json .Config.Healthcheck.Test}}"))
+    assert healthcheck == ["CMD", "python", "-m", stack.project.package, "health"]
+    deadline = time.monotonic() + 90
+    while (status := stack.inspect(worker, "{{.State.Health.Status}}")) != "healthy":
+        assert status in {"starting", "unhealthy"} and time.monotonic() < deadline, status
+        time.sleep(1)
+
+
+def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
+    """Alive is not enough: a frozen worker process (SIGSTOP) stops its heartbeats and health says so."""
+    name = f"{stack.name}-frozen"
+    stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3",
+                  "worker")
+    health = ["exec", name, "python", "-m", stack.project.package, "health"]
+    signal_children = ("import os, signal, sys\n"
+                       "for pid in (int(p) for p in os.listdir('/proc') if p.isdigit()):\n"
+                       "    stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()\n"
+                       "    if stat[1] == '1': os.kill(pid, getattr(signal, sys.argv[1]))\n")
+    try:
+        wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 0, 60, "the worker never polled")
+        stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGSTOP")
+        wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 1, 30,
+                 "health stayed OK with every worker process frozen")
+        stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGCONT")
+        wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 0, 30,
+                 "health did not recover after the worker processes resumed")
+    finally:
+        stack.engine.docker("rm", "--force", name, check=False)
+
+
+def test_docker_stop_drains_in_flight_tasks_and_exits_zero(stack: Stack, request: pytest.FixtureRequest,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    worker = stack.container("worker")
+    assert stack.inspect(worker, "{{.Config.StopTimeout}}") == "40"  # compose's stop_grace_period
+    ids = [str(stack.api("POST", "/workflow", {"name": SLOW_WORKFLOW, "input": {"seconds": SLOW_SECONDS, "n": n}}))
+           for n in range(SLOW_WORKFLOWS)]
+
+    def in_flight() -> list[str]:
+        return [wid for wid in ids if any(task["status"] == "IN_PROGRESS" for task in stack.workflow(wid)["tasks"])]
+
+    wait_for(lambda: len(in_flight()) >= 4, 30, "the slow tasks never started")
+    running = in_flight()
+    started = time.monotonic()
+    stack.engine.docker("stop", worker, timeout=120)  # no -t: the container's own stop timeout applies
+    stop_seconds = time.monotonic() - started
+
+    assert stack.inspect(worker, "{{.State.ExitCode}}") == "0"
+    assert stack.inspect(worker, "{{.State.OOMKilled}}") == "false"
+    assert stop_seconds < DRAIN_GRACE_SECONDS, f"docker stop took {stop_seconds:.1f}s"
+    assert stop_seconds >= 1, "it stopped before the in-flight tasks could have finished"
+    logs = stack.engine.docker("logs", worker).stdout + stack.engine.docker("logs", worker).stderr
+    assert "received SIGTERM: draining" in logs and "stopped" in logs and "still busy" not in logs
+    # The tasks in flight at SIGTERM finished and were reported before the container exited.
+    for wid in running:
+        assert stack.workflow(wid)["status"] == "COMPLETED", wid
+
+    stack.compose("start", "worker")  # the queued rest is served by the restarted worker
+    wait_for(lambda: all(stack.workflow(wid)["status"] != "RUNNING" for wid in ids), 90, "workflows still running")
+    for wid in ids:
+        workflow = stack.workflow(wid)
+        tasks = workflow["tasks"]
+        assert workflow["status"] == "COMPLETED", workflow
+        assert isinstance(tasks, list) and len(tasks) == 1, f"{wid}: a task was retried or re-run: {tasks}"
+        assert tasks[0]["taskType"] == SLOW_TASK and tasks[0]["status"] == "COMPLETED"
+    request.node.user_properties.append(("docker_stop_seconds", round(stop_seconds, 2)))
+    with capsys.disabled():
+        print(f"\n[docker tier] docker stop with {len(running)} task(s) of {SLOW_SECONDS}s in flight: "
+              f"{stop_seconds:.1f} s, exit 0, {SLOW_WORKFLOWS}/{SLOW_WORKFLOWS} workflows COMPLETED, none retried")
+
+
+def wait_for(condition: object, timeout: float, message: str) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.5)
