@@ -78,6 +78,15 @@ def test_sigterm_drains_in_flight_tasks_and_loses_none(
     assert attempts == [["COMPLETED"]] * len(ids)
 
 
+def test_sigint_stops_an_idle_worker_cleanly(project: BakedProject, health_env: dict[str, str]) -> None:
+    process = started(project, health_env, "sigint.log")
+    children = process.descendants()
+    process.process.send_signal(signal.SIGINT)
+    assert process.process.wait(timeout=30) == 0, process.log()
+    assert alive(children) == []
+    assert "received SIGINT: draining" in process.log()
+
+
 def test_worker_recovers_by_itself_after_a_server_outage(
     project: BakedProject, tmp_path: Path, health_env: dict[str, str]
 ) -> None:
