@@ -1,6 +1,8 @@
 """The generated project's own integration tier: it runs against CONDUCTOR_SERVER_URL, and is skipped
 with a clear reason when no server answers there."""
 
+import subprocess
+
 import pytest
 
 from tests.harness.baked_project import BakedProject, bake
@@ -16,34 +18,21 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
     ).install()
 
 
-def test_passes_against_the_real_server(project: BakedProject, conductor: ConductorServer) -> None:
+def integration_tier(project: BakedProject, server_url: str) -> subprocess.CompletedProcess[str]:
     result = project.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "integration",
-        "-q",
-        "-rs",
-        env={"CONDUCTOR_SERVER_URL": conductor.api_url},
-        check=False,
-    )
+        "pytest", "-p", "no:cacheprovider", "-m", "integration", "-q", "-rs",
+        env={"CONDUCTOR_SERVER_URL": server_url}, check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_passes_against_the_real_server(project: BakedProject, conductor: ConductorServer) -> None:
+    result = integration_tier(project, conductor.api_url)
     assert "4 passed" in result.stdout and "skipped" not in result.stdout
 
 
 def test_is_skipped_with_a_reason_without_a_server(project: BakedProject) -> None:
-    result = project.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "integration",
-        "-q",
-        "-rs",
-        env={"CONDUCTOR_SERVER_URL": "http://127.0.0.1:9/api"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = integration_tier(project, "http://127.0.0.1:9/api")
     assert "4 skipped" in result.stdout
     assert "no Conductor server: cannot reach Conductor at http://127.0.0.1:9/api" in result.stdout
