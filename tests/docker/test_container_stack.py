@@ -89,9 +89,8 @@ def engine() -> Iterator[DockerEngine]:
 
 @pytest.fixture(scope="module")
 def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # Debian bookworm's python3 is 3.11, so the Python stand-in is the 3.11 image; the metrics option is on.
-    project = bake(tmp_path_factory.mktemp("docker"), project_name="Boxed Worker", python_version="3.11",
-                   metrics=True, kubernetes=False)
+    # The default answers (Python version included), with the metrics option on.
+    project = bake(tmp_path_factory.mktemp("docker"), project_name="Boxed Worker", metrics=True, kubernetes=False)
     add_slow_worker(project, response_timeout_seconds=120)
     compose_env = {"CONDUCTOR_HOST_PORT": str(free_port()), "CONDUCTOR_UI_HOST_PORT": str(free_port()),
                    "METRICS_HOST_PORT": str(free_port())}
@@ -108,7 +107,8 @@ def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     build_env = {"CONDUCTOR_AUTH_KEY": BUILD_KEY, "CONDUCTOR_AUTH_SECRET": BUILD_SECRET}
 
     def python_and_worker() -> None:
-        stack.timings["python stand-in build"] = docker_engine.build_python_stand_in(engine, stack.python_image)
+        stack.timings["python stand-in build"] = docker_engine.build_python_stand_in(
+            engine, stack.python_image, str(project.answers["python_version"]))
         started = time.monotonic()
         engine.docker("build", "--network", "host", "--pull=false", "-t", stack.image, str(project.path),
                       timeout=900, env=build_env)
@@ -140,6 +140,9 @@ def test_image_is_small_and_built_from_the_default_base(stack: Stack, request: p
     base = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.python_image).stdout)
     history = stack.engine.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", stack.image).stdout
     assert "useradd" in history and "/opt/venv" in history
+    version = stack.engine.docker("run", "--rm", "--entrypoint", "python", stack.image, "-c",
+                                  "import sys; print('%d.%d' % sys.version_info[:2])").stdout.strip()
+    assert version == stack.project.answers["python_version"]
     assert size - base < 60 * 2**20, f"the worker adds {(size - base) / 2**20:.0f} MB to its base"
     request.node.user_properties.append(("image_size_bytes", size))
     with capsys.disabled():

@@ -32,6 +32,7 @@ CACHE_DIR = conductor_server.CACHE_DIR
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+DEBIAN_PYTHON = "3.11"  # bookworm's python3
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
 BASE_TAG = "localhost/debian-bookworm-minbase:stand-in"
 START_TIMEOUT_SECONDS = 30
@@ -239,14 +240,38 @@ def _host_certificates(destination: Path) -> list[str]:
     return copied
 
 
-def build_python_stand_in(engine: DockerEngine, tag: str) -> float:
-    """An image tagged `tag` (e.g. python:3.11-slim-bookworm) with `python` and `pip` on PATH."""
+def _host_python_prefix(version: str) -> Path:
+    """The installation prefix of a host CPython `version` (e.g. pyenv's), to copy into a stand-in."""
+    from tests.harness.baked_project import python_for
+
+    interpreter = python_for(version)
+    prefix = Path(_run([interpreter, "-c", "import sys; print(sys.base_prefix)"]).stdout.strip())
+    if not (prefix / "bin" / f"python{version}").is_file() or not (prefix / "lib" / f"python{version}").is_dir():
+        raise EngineUnavailable(f"{interpreter} (prefix {prefix}) is not a relocatable CPython {version} build")
+    return prefix
+
+
+def build_python_stand_in(engine: DockerEngine, tag: str, version: str = DEBIAN_PYTHON) -> float:
+    """An image tagged `tag` (e.g. python:3.12-slim-bookworm) with CPython `version`, `python` and `pip` on PATH."""
     base = import_base(engine)
     context = engine.root / "context-python"
     shutil.copytree(STAND_INS / "python", context)
     _host_certificates(context / "certs")
+    local = context / "local"
+    local.mkdir()
+    if version != DEBIAN_PYTHON:
+        prefix = _host_python_prefix(version)
+        (local / "bin").mkdir()
+        shutil.copy2(prefix / "bin" / f"python{version}", local / "bin" / f"python{version}")
+        for name in ("python3", "python"):
+            (local / "bin" / name).symlink_to(f"python{version}")
+        shutil.copytree(prefix / "lib", local / "lib", symlinks=True,
+                        ignore=shutil.ignore_patterns("test", "tests", "idle_test", "site-packages", "tkinter",
+                                                      "idlelib", "turtledemo", "config-*"))
+        (local / "lib" / f"python{version}" / "site-packages").mkdir()
     try:
-        return engine.build(context, tag, "--build-arg", f"BASE_IMAGE={base}")
+        return engine.build(context, tag, "--build-arg", f"BASE_IMAGE={base}", "--build-arg",
+                            f"PYTHON_VERSION={version}")
     finally:
         shutil.rmtree(context, ignore_errors=True)
 
