@@ -90,8 +90,9 @@ def test_compose_file_loads_in_compose_v2(bakes: dict[str, BakedProject], option
 @pytest.mark.parametrize("options", OPTIONS, ids=option_id)
 def test_compose_file_matches_the_compose_spec_schema(bakes: dict[str, BakedProject], options: dict[str, bool]) -> None:
     project = bakes[option_id(options)]
-    result = run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
-                 project.path)
+    result = run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"], project.path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -153,10 +154,23 @@ def dockerignore_excludes(patterns: list[str], path: str) -> bool:
 @pytest.mark.parametrize("options", OPTIONS, ids=option_id)
 def test_dot_env_is_ignored_by_git_and_docker(bakes: dict[str, BakedProject], options: dict[str, bool]) -> None:
     project = bakes[option_id(options)]
-    patterns = [line.strip() for line in (project.path / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    for path in (".env", ".env.local", ".git", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-                 "src/pkg/__pycache__", "htmlcov", ".coverage"):
+    patterns = [
+        line.strip()
+        for line in (project.path / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for path in (
+        ".env",
+        ".env.local",
+        ".git",
+        ".venv",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        "src/pkg/__pycache__",
+        "htmlcov",
+        ".coverage",
+    ):
         assert dockerignore_excludes(patterns, path), f".dockerignore lets {path} into the build context"
     for path in ("src", "pyproject.toml", "requirements.lock", "README.md"):
         assert not dockerignore_excludes(patterns, path), f".dockerignore drops {path}, which the build needs"

@@ -46,8 +46,7 @@ class Stack:
     timings: dict[str, float] = field(default_factory=dict)
 
     def compose(self, *args: str, check: bool = True, timeout: float = 600) -> str:
-        result = self.engine.compose(self.project.path, self.name, *args, env=self.env, check=check,
-                                     timeout=timeout)
+        result = self.engine.compose(self.project.path, self.name, *args, env=self.env, check=check, timeout=timeout)
         return result.stdout + result.stderr
 
     def container(self, service: str) -> str:
@@ -59,9 +58,12 @@ class Stack:
         return self.engine.docker("inspect", "-f", template, container).stdout.strip()
 
     def api(self, method: str, path: str, body: object = None) -> object:
-        request = urllib.request.Request(f"{self.api_url}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.api_url}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             text = response.read().decode()
         try:
@@ -92,14 +94,20 @@ def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     # The default answers (Python version included), with the metrics option on.
     project = bake(tmp_path_factory.mktemp("docker"), project_name="Boxed Worker", metrics=True, kubernetes=False)
     add_slow_worker(project, response_timeout_seconds=120)
-    compose_env = {"CONDUCTOR_HOST_PORT": str(free_port()), "CONDUCTOR_UI_HOST_PORT": str(free_port()),
-                   "METRICS_HOST_PORT": str(free_port())}
-    config = json.loads(engine.compose(project.path, "config", "config", "--format", "json",
-                                       env=compose_env).stdout)
+    compose_env = {
+        "CONDUCTOR_HOST_PORT": str(free_port()),
+        "CONDUCTOR_UI_HOST_PORT": str(free_port()),
+        "METRICS_HOST_PORT": str(free_port()),
+    }
+    config = json.loads(engine.compose(project.path, "config", "config", "--format", "json", env=compose_env).stdout)
     stack = Stack(
-        engine=engine, project=project, name=f"cwt{compose_env['CONDUCTOR_HOST_PORT']}",
-        image=config["services"]["worker"]["image"], python_image=dockerfile_default_base(project),
-        conductor_image=config["services"]["conductor"]["image"], env=compose_env,
+        engine=engine,
+        project=project,
+        name=f"cwt{compose_env['CONDUCTOR_HOST_PORT']}",
+        image=config["services"]["worker"]["image"],
+        python_image=dockerfile_default_base(project),
+        conductor_image=config["services"]["conductor"]["image"],
+        env=compose_env,
         api_url=f"http://127.0.0.1:{compose_env['CONDUCTOR_HOST_PORT']}/api",
     )
     # A secret in a .env file and in the build's environment, as on a developer's machine.
@@ -108,15 +116,26 @@ def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     def python_and_worker() -> None:
         stack.timings["python stand-in build"] = docker_engine.build_python_stand_in(
-            engine, stack.python_image, str(project.answers["python_version"]))
+            engine, stack.python_image, str(project.answers["python_version"])
+        )
         started = time.monotonic()
-        engine.docker("build", "--network", "host", "--pull=false", "-t", stack.image, str(project.path),
-                      timeout=900, env=build_env)
+        engine.docker(
+            "build",
+            "--network",
+            "host",
+            "--pull=false",
+            "-t",
+            stack.image,
+            str(project.path),
+            timeout=900,
+            env=build_env,
+        )
         stack.timings["worker image build"] = time.monotonic() - started
 
     def conductor() -> None:
         stack.timings["conductor stand-in build"] = docker_engine.build_conductor_stand_in(
-            engine, stack.conductor_image)
+            engine, stack.conductor_image
+        )
 
     docker_engine.import_base(engine)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -134,20 +153,24 @@ def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Ite
         stack.compose("down", "--volumes", "--timeout", "5", check=False)
 
 
-def test_image_is_small_and_built_from_the_default_base(stack: Stack, request: pytest.FixtureRequest,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_image_is_small_and_built_from_the_default_base(
+    stack: Stack, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
     size = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.image).stdout)
     base = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.python_image).stdout)
     history = stack.engine.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", stack.image).stdout
     assert "useradd" in history and "/opt/venv" in history
-    version = stack.engine.docker("run", "--rm", "--entrypoint", "python", stack.image, "-c",
-                                  "import sys; print('%d.%d' % sys.version_info[:2])").stdout.strip()
+    version = stack.engine.docker(
+        "run", "--rm", "--entrypoint", "python", stack.image, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"
+    ).stdout.strip()
     assert version == stack.project.answers["python_version"]
     assert size - base < 60 * 2**20, f"the worker adds {(size - base) / 2**20:.0f} MB to its base"
     request.node.user_properties.append(("image_size_bytes", size))
     with capsys.disabled():
-        print(f"\n[docker tier] {stack.image}: {size / 1e6:.0f} MB on a {base / 1e6:.0f} MB stand-in of "
-              f"{stack.python_image} (the worker's layers: {(size - base) / 1e6:.0f} MB)")
+        print(
+            f"\n[docker tier] {stack.image}: {size / 1e6:.0f} MB on a {base / 1e6:.0f} MB stand-in of "
+            f"{stack.python_image} (the worker's layers: {(size - base) / 1e6:.0f} MB)"
+        )
         for what, seconds in stack.timings.items():
             print(f"[docker tier] {what}: {seconds:.1f} s")
 
@@ -168,8 +191,17 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context(sta
     context.mkdir()
     for name in ("Dockerfile", ".dockerignore", "pyproject.toml"):
         (context / name).write_bytes((stack.project.path / name).read_bytes())
-    for junk in (".env", ".env.local", ".git/config", ".venv/bin/python", ".pytest_cache/v", ".mypy_cache/x",
-                 "src/pkg/__pycache__/m.cpython-311.pyc", "htmlcov/index.html", ".coverage"):
+    for junk in (
+        ".env",
+        ".env.local",
+        ".git/config",
+        ".venv/bin/python",
+        ".pytest_cache/v",
+        ".mypy_cache/x",
+        "src/pkg/__pycache__/m.cpython-311.pyc",
+        "htmlcov/index.html",
+        ".coverage",
+    ):
         (context / junk).parent.mkdir(parents=True, exist_ok=True)
         (context / junk).write_text(BUILD_SECRET)
     probe = tmp_path / "probe.Dockerfile"
@@ -188,8 +220,18 @@ def test_worker_runs_as_non_root_numeric_uid(stack: Stack) -> None:
 
 
 def test_run_workflow_against_the_stack_completes(stack: Stack) -> None:
-    output = stack.compose("run", "--rm", "--no-deps", "worker", "run-workflow", "--workflow",
-                           stack.project.workflow_name, "--timeout", "60", timeout=180)
+    output = stack.compose(
+        "run",
+        "--rm",
+        "--no-deps",
+        "worker",
+        "run-workflow",
+        "--workflow",
+        stack.project.workflow_name,
+        "--timeout",
+        "60",
+        timeout=180,
+    )
     assert '"status": "COMPLETED"' in output, output
 
 
@@ -212,31 +254,41 @@ def test_healthcheck_goes_healthy_once_the_worker_polls(stack: Stack) -> None:
 def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
     """Alive is not enough: a frozen worker process (SIGSTOP) stops its heartbeats and health says so."""
     name = f"{stack.name}-frozen"
-    stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3",
-                  "worker")
+    stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3", "worker")
     health = ["exec", name, "python", "-m", stack.project.package, "health"]
-    signal_children = ("import os, signal, sys\n"
-                       "for pid in (int(p) for p in os.listdir('/proc') if p.isdigit()):\n"
-                       "    stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()\n"
-                       "    if stat[1] == '1': os.kill(pid, getattr(signal, sys.argv[1]))\n")
+    signal_children = (
+        "import os, signal, sys\n"
+        "for pid in (int(p) for p in os.listdir('/proc') if p.isdigit()):\n"
+        "    stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()\n"
+        "    if stat[1] == '1': os.kill(pid, getattr(signal, sys.argv[1]))\n"
+    )
     try:
         wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 0, 60, "the worker never polled")
         stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGSTOP")
-        wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 1, 30,
-                 "health stayed OK with every worker process frozen")
+        wait_for(
+            lambda: stack.engine.docker(*health, check=False).returncode == 1,
+            30,
+            "health stayed OK with every worker process frozen",
+        )
         stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGCONT")
-        wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 0, 30,
-                 "health did not recover after the worker processes resumed")
+        wait_for(
+            lambda: stack.engine.docker(*health, check=False).returncode == 0,
+            30,
+            "health did not recover after the worker processes resumed",
+        )
     finally:
         stack.engine.docker("rm", "--force", name, check=False)
 
 
-def test_docker_stop_drains_in_flight_tasks_and_exits_zero(stack: Stack, request: pytest.FixtureRequest,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_docker_stop_drains_in_flight_tasks_and_exits_zero(
+    stack: Stack, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
     worker = stack.container("worker")
     assert stack.inspect(worker, "{{.Config.StopTimeout}}") == "40"  # compose's stop_grace_period
-    ids = [str(stack.api("POST", "/workflow", {"name": SLOW_WORKFLOW, "input": {"seconds": SLOW_SECONDS, "n": n}}))
-           for n in range(SLOW_WORKFLOWS)]
+    ids = [
+        str(stack.api("POST", "/workflow", {"name": SLOW_WORKFLOW, "input": {"seconds": SLOW_SECONDS, "n": n}}))
+        for n in range(SLOW_WORKFLOWS)
+    ]
 
     def in_flight() -> list[str]:
         return [wid for wid in ids if any(task["status"] == "IN_PROGRESS" for task in stack.workflow(wid)["tasks"])]
@@ -267,8 +319,10 @@ def test_docker_stop_drains_in_flight_tasks_and_exits_zero(stack: Stack, request
         assert tasks[0]["taskType"] == SLOW_TASK and tasks[0]["status"] == "COMPLETED"
     request.node.user_properties.append(("docker_stop_seconds", round(stop_seconds, 2)))
     with capsys.disabled():
-        print(f"\n[docker tier] docker stop with {len(running)} task(s) of {SLOW_SECONDS}s in flight: "
-              f"{stop_seconds:.1f} s, exit 0, {SLOW_WORKFLOWS}/{SLOW_WORKFLOWS} workflows COMPLETED, none retried")
+        print(
+            f"\n[docker tier] docker stop with {len(running)} task(s) of {SLOW_SECONDS}s in flight: "
+            f"{stop_seconds:.1f} s, exit 0, {SLOW_WORKFLOWS}/{SLOW_WORKFLOWS} workflows COMPLETED, none retried"
+        )
 
 
 def wait_for(condition: object, timeout: float, message: str) -> None:

@@ -42,20 +42,37 @@ class EngineUnavailable(RuntimeError):
     """dockerd, debootstrap or a stand-in image could not be had: the tier fails loudly with this."""
 
 
-def _run(command: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 600,
-         check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(command), env=dict(env) if env is not None else None, timeout=timeout, cwd=cwd,
-                            capture_output=True, text=True, check=False)
+def _run(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(command),
+        env=dict(env) if env is not None else None,
+        timeout=timeout,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check and result.returncode != 0:
-        raise EngineUnavailable(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
-                                f"{result.stderr[-4000:]}")
+        raise EngineUnavailable(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 
 def ensure_packages() -> None:
     """Debian's docker.io (dockerd, containerd, runc) and debootstrap, installed when missing."""
-    missing = [package for package, tool in (("docker.io", "dockerd"), ("debootstrap", "debootstrap"))
-               if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]
+    missing = [
+        package
+        for package, tool in (("docker.io", "dockerd"), ("debootstrap", "debootstrap"))
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()
+    ]
     if not missing:
         return
     if os.geteuid() != 0:
@@ -110,8 +127,13 @@ class DockerEngine:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER_CONFIG": str(self.config_dir),
-                "DOCKER_BUILDKIT": "0", "COMPOSE_BAKE": "false"}
+        return {
+            **os.environ,
+            "DOCKER_HOST": f"unix://{self.socket}",
+            "DOCKER_CONFIG": str(self.config_dir),
+            "DOCKER_BUILDKIT": "0",
+            "COMPOSE_BAKE": "false",
+        }
 
     def start(self) -> "DockerEngine":
         ensure_packages()
@@ -122,10 +144,23 @@ class DockerEngine:
         (self.config_dir / "config.json").write_text("{}\n")
         pool = f"10.{random.randint(100, 250)}.0.0/16"  # a private range; random so engines do not clash
         command = [
-            dockerd, "--host", f"unix://{self.socket}", "--data-root", str(self.data_root),
-            "--exec-root", str(self.exec_root), "--pidfile", str(self.root / "dockerd.pid"),
-            "--storage-driver", "overlay2", "--bridge", "none", "--iptables=false", "--ip-masq=false",
-            "--default-address-pool", f"base={pool},size=24",
+            dockerd,
+            "--host",
+            f"unix://{self.socket}",
+            "--data-root",
+            str(self.data_root),
+            "--exec-root",
+            str(self.exec_root),
+            "--pidfile",
+            str(self.root / "dockerd.pid"),
+            "--storage-driver",
+            "overlay2",
+            "--bridge",
+            "none",
+            "--iptables=false",
+            "--ip-masq=false",
+            "--default-address-pool",
+            f"base={pool},size=24",
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -138,22 +173,39 @@ class DockerEngine:
             time.sleep(0.3)
         return self
 
-    def docker(self, *args: str, check: bool = True, timeout: float = 600, env: Mapping[str, str] | None = None,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def docker(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 600,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         return _run([_docker_cli(), *args], env={**self.env, **(env or {})}, check=check, timeout=timeout, cwd=cwd)
 
     def docker_bytes(self, *args: str, timeout: float = 600) -> bytes:
         """A docker command's raw standard output (e.g. `save`)."""
-        result = subprocess.run([_docker_cli(), *args], env=self.env, capture_output=True, timeout=timeout,
-                                check=False)
+        result = subprocess.run([_docker_cli(), *args], env=self.env, capture_output=True, timeout=timeout, check=False)
         if result.returncode != 0:
             raise EngineUnavailable(f"docker {' '.join(args)} failed: {result.stderr.decode(errors='replace')}")
         return result.stdout
 
-    def compose(self, project_dir: Path, project_name: str, *args: str, env: Mapping[str, str] | None = None,
-                check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return _run([_docker_cli(), "compose", "--project-name", project_name, *args],
-                    env={**self.env, **(env or {})}, check=check, timeout=timeout, cwd=project_dir)
+    def compose(
+        self,
+        project_dir: Path,
+        project_name: str,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        timeout: float = 600,
+    ) -> subprocess.CompletedProcess[str]:
+        return _run(
+            [_docker_cli(), "compose", "--project-name", project_name, *args],
+            env={**self.env, **(env or {})},
+            check=check,
+            timeout=timeout,
+            cwd=project_dir,
+        )
 
     def image_exists(self, tag: str) -> bool:
         return self.docker("image", "inspect", tag, check=False, timeout=30).returncode == 0
@@ -209,8 +261,17 @@ def base_rootfs_tarball() -> Path:
     work = Path(tempfile.mkdtemp(prefix="cwt-rootfs-", dir="/tmp"))
     try:
         rootfs = work / "rootfs"
-        _run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", DEBIAN_SUITE,
-              str(rootfs), DEBIAN_MIRROR], timeout=900)
+        _run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                DEBIAN_SUITE,
+                str(rootfs),
+                DEBIAN_MIRROR,
+            ],
+            timeout=900,
+        )
         for leftover in (rootfs / "var/cache/apt/archives").glob("*.deb"):
             leftover.unlink()
         shutil.rmtree(rootfs / "var/lib/apt/lists", ignore_errors=True)
@@ -265,13 +326,19 @@ def build_python_stand_in(engine: DockerEngine, tag: str, version: str = DEBIAN_
         shutil.copy2(prefix / "bin" / f"python{version}", local / "bin" / f"python{version}")
         for name in ("python3", "python"):
             (local / "bin" / name).symlink_to(f"python{version}")
-        shutil.copytree(prefix / "lib", local / "lib", symlinks=True,
-                        ignore=shutil.ignore_patterns("test", "tests", "idle_test", "site-packages", "tkinter",
-                                                      "idlelib", "turtledemo", "config-*"))
+        shutil.copytree(
+            prefix / "lib",
+            local / "lib",
+            symlinks=True,
+            ignore=shutil.ignore_patterns(
+                "test", "tests", "idle_test", "site-packages", "tkinter", "idlelib", "turtledemo", "config-*"
+            ),
+        )
         (local / "lib" / f"python{version}" / "site-packages").mkdir()
     try:
-        return engine.build(context, tag, "--build-arg", f"BASE_IMAGE={base}", "--build-arg",
-                            f"PYTHON_VERSION={version}")
+        return engine.build(
+            context, tag, "--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"PYTHON_VERSION={version}"
+        )
     finally:
         shutil.rmtree(context, ignore_errors=True)
 
@@ -288,8 +355,12 @@ def build_conductor_stand_in(engine: DockerEngine, tag: str) -> float:
     except OSError:
         shutil.copy2(jar, context / "conductor-server.jar")
     java_home = conductor_server.find_java().resolve().parents[1]
-    shutil.copytree(java_home, context / "jdk", symlinks=True,
-                    ignore=shutil.ignore_patterns("src.zip", "jmods", "man", "demo", "sample"))
+    shutil.copytree(
+        java_home,
+        context / "jdk",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("src.zip", "jmods", "man", "demo", "sample"),
+    )
     try:
         return engine.build(context, tag, "--build-arg", f"BASE_IMAGE={base}")
     finally:
