@@ -131,6 +131,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"{missing} must be set too: set both CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET, or neither"
         )
     _check_worker_properties(env)
+    isolation = _optional(env, "CONDUCTOR_WORKER_ISOLATION")
+    if isolation is not None and isolation != "process":
+        # In thread mode the SDK cannot stop its workers, so neither a drain nor a clean exit is possible.
+        raise ConfigError(f"CONDUCTOR_WORKER_ISOLATION must be 'process' or unset (got {isolation!r})")
     log_level = _optional(env, "CONDUCTOR_LOG_LEVEL")
     if log_level is not None and log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"CONDUCTOR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))} (got {log_level!r})")
