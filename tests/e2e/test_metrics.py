@@ -1,0 +1,106 @@
+"""The `metrics` option against the real server: the worker serves Prometheus `/metrics` on
+WORKER_METRICS_PORT, with poll and execution counters for its task after a workflow ran."""
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.harness.baked_project import BakedProject, WorkerProcess
+from tests.harness.conductor_server import ConductorServer, free_port
+
+pytestmark = pytest.mark.e2e
+
+TASK = "metrics_invoice_total"  # this module's own task name, so other modules' workers never take its tasks
+SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)")
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+# Execution counters the SDK exports, legacy and canonical naming (WORKER_CANONICAL_METRICS).
+EXECUTION_COUNTERS = ("task_execute_time_seconds_count", "task_execute_time_count", "task_execution_started_total")
+
+
+def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Prometheus text exposition as (name, labels, value) triples."""
+    found = []
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            labels = dict(LABEL.findall(match["labels"] or ""))
+            try:
+                found.append((match["name"], labels, float(match["value"])))
+            except ValueError:
+                continue
+    return found
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.status == 200
+        return response.read().decode()
+
+
+def counter(found: list[tuple[str, dict[str, str], float]], names: tuple[str, ...], task: str) -> float:
+    return sum(value for name, labels, value in found if name in names and labels.get("taskType") == task)
+
+
+@pytest.fixture
+def metrics_worker(
+    baker: Callable[..., BakedProject], conductor: ConductorServer
+) -> Iterator[tuple[BakedProject, WorkerProcess, int]]:
+    project = baker(project_name="Metrics Worker", task_definition_name=TASK, metrics=True)
+    port = free_port()
+    project.env = {"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_METRICS_PORT": str(port)}
+    project.install()
+    registered = project.cli("register")
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    worker = project.start_worker()
+    try:
+        yield project, worker, port
+    finally:
+        assert worker.stop() == 0, worker.log()
+
+
+def test_metrics_endpoint_counts_polls_and_executions_of_the_task(
+    metrics_worker: tuple[BakedProject, WorkerProcess, int],
+) -> None:
+    project, worker, port = metrics_worker
+    run = project.cli("run-workflow", "--timeout", "60")
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{worker.log()}"
+    assert json.loads(run.stdout)["status"] == "COMPLETED"
+
+    # The metrics process aggregates the worker process's files every 0.1 s: allow it a moment.
+    deadline, text, found = time.monotonic() + 30, "", []
+    while time.monotonic() < deadline:
+        try:
+            text = scrape(port)
+        except (OSError, urllib.error.URLError):
+            text = ""
+        found = samples(text)
+        if counter(found, ("task_poll_total",), TASK) >= 1 and counter(found, EXECUTION_COUNTERS, TASK) >= 1:
+            break
+        time.sleep(0.5)
+    polls = counter(found, ("task_poll_total",), TASK)
+    executions = counter(found, EXECUTION_COUNTERS, TASK)
+    names = sorted({name for name, labels, _ in found if labels.get("taskType") == TASK})
+    assert polls >= 1, f"no task_poll_total for taskType={TASK!r}; series with that label: {names}\n{text[:2000]}"
+    assert executions >= 1, f"no execution counter for taskType={TASK!r}; series with that label: {names}"
+
+
+def env_example_port(project: BakedProject) -> str | None:
+    for line in (project.path / ".env.example").read_text().splitlines():
+        if line.strip().startswith("WORKER_METRICS_PORT="):
+            return line.split("=", 1)[1].strip()
+    return None
+
+
+def test_metrics_on_by_default_ships_a_port_in_env_example(baker: Callable[..., BakedProject]) -> None:
+    port = env_example_port(baker())
+    assert port and port.isdigit(), f"WORKER_METRICS_PORT={port!r}"
+
+
+def test_metrics_off_ships_no_metrics_port_in_env_example(baker: Callable[..., BakedProject]) -> None:
+    port = env_example_port(baker(metrics=False))
+    assert not port, f"metrics off, yet .env.example sets WORKER_METRICS_PORT={port!r}"
