@@ -39,9 +39,9 @@ def _credentials(server: ConductorServer, probe_task: str) -> Result:
     if server.settings.has_credentials:
         response = server.fetch_token()
         if response.status_code == 200:
-            return (True, "CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET accepted")
+            return True, "CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET accepted"
         if response.status_code == 404:
-            return (True, "server has no token endpoint (open mode): the credentials are not needed")
+            return True, "server has no token endpoint (open mode): the credentials are not needed"
         return (
             False,
             f"server rejected CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET (HTTP {response.status_code}: "
@@ -49,17 +49,17 @@ def _credentials(server: ConductorServer, probe_task: str) -> Result:
         )
     response = server.request("GET", f"/metadata/taskdefs/{probe_task}", allow=(401, 403, 404))
     if response.status_code in (401, 403):
-        return (False, "the server requires credentials: set CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET")
-    return (True, "none set, and the server needs none (open mode)")
+        return False, "the server requires credentials: set CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET"
+    return True, "none set, and the server needs none (open mode)"
 
 
 def _task_registered(server: ConductorServer, task: str) -> Result:
     response = server.request("GET", f"/metadata/taskdefs/{task}", allow=(403, 404))
     if response.status_code == 200 and response.content:
-        return (True, "registered under the worker's name")
+        return True, "registered under the worker's name"
     if response.status_code == 403:
-        return (False, "this key may not read metadata; check it in the UI or with a metadata key")
-    return (False, "not registered: run `register` (the name must match the worker's)")
+        return False, "this key may not read metadata; check it in the UI or with a metadata key"
+    return False, "not registered: run `register` (the name must match the worker's)"
 
 
 def _pending_by_domain(server: ConductorServer, task: str) -> dict[str | None, int]:
@@ -102,9 +102,9 @@ def _domains(server: ConductorServer, task: str, worker_domain: str | None) -> R
             "(CONDUCTOR_WORKER_ALL_DOMAIN must match the workflow's taskToDomain)",
         )
     if worker_domain not in polled and pending:
-        return (False, f"no recent poll in {_label(worker_domain)}: is the worker running?")
+        return False, f"no recent poll in {_label(worker_domain)}: is the worker running?"
     polled_text = ", ".join(sorted(_label(domain) for domain in polled)) or "nobody yet"
-    return (True, f"worker polls {_label(worker_domain)}; recent polls: {polled_text}; nothing stranded")
+    return True, f"worker polls {_label(worker_domain)}; recent polls: {polled_text}; nothing stranded"
 
 
 def _may_poll(server: ConductorServer, task: str) -> Result:
@@ -120,7 +120,7 @@ def _may_poll(server: ConductorServer, task: str) -> Result:
             f"HTTP {response.status_code}: the application lacks Execute permission on {task} "
             "(Access Control > Applications > Permissions)",
         )
-    return (True, "the key may poll this task")
+    return True, "the key may poll this task"
 
 
 def _check(name: str, check: Callable[..., Result], *args: object) -> Check:
