@@ -23,7 +23,8 @@ from tests.harness.conductor_server import free_port
 from tests.harness.docker_engine import DockerEngine
 from tests.harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
 
-pytestmark = pytest.mark.docker
+# Bounded: a cold run (debootstrap, jar download) takes about 4 minutes on 2 cores.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 # Set in the environment (and in a .env file) while the image is built: neither may end up in the image.
 BUILD_KEY = "build-time-key-id-6f1c2d"
@@ -256,23 +257,27 @@ def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
     name = f"{stack.name}-frozen"
     stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3", "worker")
     health = ["exec", name, "python", "-m", stack.project.package, "health"]
+    # Every process the worker spawned (task runners, metrics, logger), found by its multiprocessing command line.
     signal_children = (
         "import os, signal, sys\n"
-        "for pid in (int(p) for p in os.listdir('/proc') if p.isdigit()):\n"
-        "    stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()\n"
-        "    if stat[1] == '1': os.kill(pid, getattr(signal, sys.argv[1]))\n"
+        "for pid in (p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()):\n"
+        "    try: command = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
+        "    except OSError: continue\n"
+        "    if b'spawn_main' in command: os.kill(int(pid), getattr(signal, sys.argv[1]))\n"
     )
     try:
-        wait_for(lambda: stack.engine.docker(*health, check=False).returncode == 0, 60, "the worker never polled")
-        stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGSTOP")
         wait_for(
-            lambda: stack.engine.docker(*health, check=False).returncode == 1,
+            lambda: stack.engine.docker(*health, check=False, timeout=30).returncode == 0, 60, "the worker never polled"
+        )
+        stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGSTOP", timeout=30)
+        wait_for(
+            lambda: stack.engine.docker(*health, check=False, timeout=30).returncode == 1,
             30,
             "health stayed OK with every worker process frozen",
         )
-        stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGCONT")
+        stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGCONT", timeout=30)
         wait_for(
-            lambda: stack.engine.docker(*health, check=False).returncode == 0,
+            lambda: stack.engine.docker(*health, check=False, timeout=30).returncode == 0,
             30,
             "health did not recover after the worker processes resumed",
         )

