@@ -55,9 +55,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report directory (default: {DEFAULT_OUT})")
     parser.add_argument("--workloads", default="noop,io", help="comma-separated: noop, io")
     parser.add_argument("--clients", default="limit,ours,anchor", help="comma-separated: limit, ours, anchor")
-    parser.add_argument("--backlog-noop", type=int, default=600, help="tasks queued before the client starts")
-    parser.add_argument("--backlog-io", type=int, default=400)
-    parser.add_argument("--paced", type=int, default=100, help="tasks started at --rate for the latency phase")
+    parser.add_argument("--backlog-noop", type=int, default=300, help="tasks queued before the client starts")
+    parser.add_argument("--backlog-io", type=int, default=200)
+    parser.add_argument("--paced", type=int, default=80, help="tasks started at --rate for the latency phase")
     parser.add_argument("--rate", type=float, default=10.0, help="tasks per second in the latency phase")
     parser.add_argument("--keep", action="store_true", help="keep the baked projects and worker logs")
     parser.add_argument("--rounds", type=int, default=2, help="each client runs this many times, in alternating order")
@@ -243,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             projects["io"] = project.bake_io(work / "io").install()
         for baked in projects.values():
             baked.cli("register", env={"CONDUCTOR_SERVER_URL": api}, check=True)
+        poll_ms = project.decorator_defaults(next(iter(projects.values())))["poll_interval_millis"]
 
         rounds: list[dict[str, Any]] = []
         for round_number in range(1, args.rounds + 1):
@@ -255,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"round {round_number}/{args.rounds}")
                     measured = measure(api, workload, client, args.paced, args.rate, args.phase_timeout, log)
                     rounds.append({**measured, "round": round_number})
+                    (out / "rounds.json").write_text(json.dumps(rounds, indent=2))  # survives an interrupted run
         results = aggregate(rounds)
     finally:
         if server is not None:
@@ -262,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    poll_ms = project.decorator_defaults(next(iter(projects.values())))["poll_interval_millis"]
     load_after = os.getloadavg()
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(began)),
