@@ -118,7 +118,7 @@ def invoice_total(request: InvoiceRequest) -> InvoiceTotal:
 # Parameters are typed `object` on purpose: the SDK passes such values through untouched, so
 # parse_invoice_request can reject bad input terminally. (Its own dataclass conversion would turn a
 # wrong type into a retryable failure.) Money travels as strings so no float rounding creeps in.
-@worker_task(task_definition_name="{{ cookiecutter.task_definition_name }}", thread_count=8, poll_interval_millis=100)
+@worker_task(task_definition_name="{{ cookiecutter.task_definition_name }}", thread_count=16, poll_interval_millis=100)
 def compute_invoice_total(
     order_id: object = None, items: object = None, currency: object = DEFAULT_CURRENCY, tax_rate: object = 0
 ) -> InvoiceTotal:
