@@ -82,6 +82,14 @@ def test_renamed_project_uses_the_new_names_everywhere(baker: Any) -> None:
     assert_checks_pass(project)
 
 
+def test_lock_file_pins_every_declared_dependency(baker: Any) -> None:
+    project = baker()
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]
+    declared = pyproject["dependencies"] + pyproject["optional-dependencies"]["dev"]
+    locked = {line.split(";")[0].strip() for line in (project.path / "requirements.lock").read_text().splitlines()}
+    assert [pin for pin in declared if pin not in locked] == []
+
+
 def test_answers_are_recorded_for_replay(baker: Any, tmp_path: Path) -> None:
     project = baker(**RENAMED)
     replayed = cookiecutter(

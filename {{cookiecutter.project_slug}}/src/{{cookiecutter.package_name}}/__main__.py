@@ -119,12 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_env_file()
     try:
         settings = load_settings()
+        configure_logging()
+        return COMMANDS[command](settings, args)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    configure_logging()
-    try:
-        return COMMANDS[command](settings, args)
     except ServerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

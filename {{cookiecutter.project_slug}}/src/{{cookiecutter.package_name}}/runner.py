@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any
 
 from . import health
-from .config import Settings
+from .config import ConfigError, Settings
 from .server import ConductorServer
 
 # Worker modules are imported explicitly: a module nobody imports registers no worker.
@@ -64,13 +64,27 @@ class WorkerProcessHooks:
         health.beat(self.health_dir, event.task_type)
 
 
-def _metrics_settings(settings: Settings) -> Any:
+def _start_metrics(settings: Settings) -> Any:
+    """Serve Prometheus /metrics from this process; return the SDK settings that make workers record.
+
+    Worker processes write their counters to files in a fresh directory; this process, which
+    otherwise only waits for a signal, sums them per scrape. The SDK would start one more process
+    (~45 MB) to do the same.
+    """
     if settings.metrics_port is None:
         return None
     from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
 
-    directory = Path(tempfile.mkdtemp(prefix="conductor-metrics-"))
-    return MetricsSettings(directory=str(directory), http_port=settings.metrics_port, clean_directory=True)
+    metrics = MetricsSettings(directory=tempfile.mkdtemp(prefix="conductor-metrics-"), clean_directory=True)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=metrics.metrics_directory)  # type: ignore[no-untyped-call]
+    try:
+        start_http_server(settings.metrics_port, registry=registry)
+    except OSError as error:
+        raise ConfigError(f"WORKER_METRICS_PORT {settings.metrics_port} cannot be served: {error.strerror}") from None
+    return metrics
 
 
 def _drain(handler: Any, grace_seconds: float) -> None:
@@ -101,6 +115,16 @@ def preflight(settings: Settings) -> None:
         server.token()
 
 
+def _stop_idle_log_process(handler: Any) -> None:
+    """End the log-relay process the SDK starts but never feeds: ~45 MB of memory for nothing.
+
+    Worker processes log to stderr themselves; nothing in conductor-python 2.0 writes to its queue.
+    A None on the queue is its signal to exit.
+    """
+    handler.queue.put(None)
+    handler.logger_process.join(timeout=5)
+
+
 def serve(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if there is no worker to run."""
     from conductor.client.automator.task_handler import TaskHandler
@@ -110,11 +134,13 @@ def serve(settings: Settings) -> int:
     handler = TaskHandler(
         workers=[],
         configuration=settings.sdk_configuration(),
-        metrics_settings=_metrics_settings(settings),
+        metrics_settings=_start_metrics(settings),
         scan_for_annotated_workers=True,
         import_modules=WORKER_MODULES,
         event_listeners=[WorkerProcessHooks(settings.health_dir)],
     )
+    _stop_idle_log_process(handler)
+    handler.metrics_provider_process = None  # served by _start_metrics instead
     names = sorted(worker.get_task_definition_name() for worker in handler.workers)
     if not names:
         log.error("no worker found in %s: nothing to serve", ", ".join(WORKER_MODULES))
