@@ -61,6 +61,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=10.0, help="tasks per second in the latency phase")
     parser.add_argument("--keep", action="store_true", help="keep the baked projects and worker logs")
     parser.add_argument("--rounds", type=int, default=2, help="each client runs this many times, in alternating order")
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="unrecorded drains per workload first (a fresh JVM is slow at first)"
+    )
     parser.add_argument("--phase-timeout", type=float, default=150.0, help="seconds one drain may take")
     parser.add_argument("--limit-noop", type=_threads_by_batch, default=(16, 1), metavar="THREADSxBATCH")
     parser.add_argument("--limit-io", type=_threads_by_batch, default=(32, 1), metavar="THREADSxBATCH")
@@ -88,7 +91,7 @@ def _worker_client(
     settings: dict[str, Any],
 ) -> Client:
     def launch() -> subprocess.Popen[bytes]:
-        # Metrics on, as the generated .env.example ships them: the metrics process is part of the tree.
+        # Metrics on, as the generated .env.example ships them.
         full_env = {"CONDUCTOR_SERVER_URL": api, "WORKER_METRICS_PORT": str(free_port()), **env}
         log_name = f"worker-{name}-{int(time.time() * 1000)}.log"
         worker = baked.start_worker(env=full_env, log_name=log_name)
@@ -245,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
             baked.cli("register", env={"CONDUCTOR_SERVER_URL": api}, check=True)
         poll_ms = project.decorator_defaults(next(iter(projects.values())))["poll_interval_millis"]
 
+        for name in args.workloads:
+            for _ in range(args.warmup):
+                workload = _workload(name, projects[name], args)
+                log(f"warm-up: {name}, not recorded")
+                paused = {"CONDUCTOR_WORKER_BENCH_IDLE_PAUSED": "true"} if name == "io" else {}
+                warm = _worker_client("warm-up", "not recorded", projects[name], api, work, paused, {})
+                measure(api, workload, warm, args.paced, args.rate, args.phase_timeout, log)
         rounds: list[dict[str, Any]] = []
         for round_number in range(1, args.rounds + 1):
             for name in args.workloads:
