@@ -254,15 +254,19 @@ def test_readme_explains_ci_cd_and_kubernetes_when_chosen(project: BakedProject)
 # ---- the launch hook, run with a stand-in kubectl
 
 
+IMAGE = "ghcr.io/acme/worker:abc123"
+
+
+def launch(project: BakedProject, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the generated scripts/launch.sh the way deploy.yml does."""
+    return subprocess.run(
+        ["bash", "scripts/launch.sh", IMAGE], cwd=project.path, env=env, capture_output=True, text=True, check=False
+    )
+
+
 def test_launch_without_kubernetes_is_a_documented_no_op(projects: dict[str, BakedProject]) -> None:
     project = next(p for p in projects.values() if not p.answers["kubernetes"])
-    result = subprocess.run(
-        ["bash", "scripts/launch.sh", "ghcr.io/acme/worker:abc123"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = launch(project)
     assert result.returncode == 0, result.stderr
     assert "::notice" in result.stdout and "ghcr.io/acme/worker:abc123" in result.stdout
 
@@ -285,14 +289,7 @@ def test_launch_applies_k8s_with_the_image_and_queue_url(projects: dict[str, Bak
         "CONDUCTOR_SERVER_URL": "https://conductor.example.com/api",
         "KUBE_NAMESPACE": "workers",
     }
-    result = subprocess.run(
-        ["bash", "scripts/launch.sh", "ghcr.io/acme/worker:abc123"],
-        cwd=project.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = launch(project, env)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = record.read_text().splitlines()
     slug = project.answers["project_slug"]
@@ -310,14 +307,7 @@ def test_launch_applies_k8s_with_the_image_and_queue_url(projects: dict[str, Bak
 def test_launch_with_kubernetes_stops_without_a_kubeconfig(projects: dict[str, BakedProject]) -> None:
     project = next(p for p in projects.values() if p.answers["kubernetes"])
     env = {key: value for key, value in os.environ.items() if key != "KUBE_CONFIG"}
-    result = subprocess.run(
-        ["bash", "scripts/launch.sh", "ghcr.io/acme/worker:abc123"],
-        cwd=project.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = launch(project, env)
     assert result.returncode != 0
     assert "KUBE_CONFIG must hold a kubeconfig" in result.stderr
 

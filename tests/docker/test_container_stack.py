@@ -19,7 +19,7 @@ import pytest
 
 from tests.harness import docker_engine
 from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import free_port
+from tests.harness.conductor_server import call_api, free_port
 from tests.harness.docker_engine import DockerEngine
 from tests.harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
 
@@ -59,18 +59,7 @@ class Stack:
         return self.engine.docker("inspect", "-f", template, container).stdout.strip()
 
     def api(self, method: str, path: str, body: object = None) -> object:
-        request = urllib.request.Request(
-            f"{self.api_url}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            text = response.read().decode()
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
+        return call_api(self.api_url, method, path, body)
 
     def workflow(self, workflow_id: str) -> dict[str, object]:
         found = self.api("GET", f"/workflow/{workflow_id}?includeTasks=true")

@@ -97,6 +97,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def call_api(api_url: str, method: str, path: str, body: object = None) -> object:
+    """Call a Conductor REST API directly (for assertions), returning parsed JSON or text."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{api_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 class ConductorServer:
     """One server process. `start()` returns once /health answers; `stop()` ends it.
 
@@ -133,17 +147,7 @@ class ConductorServer:
         ]
 
     def api(self, method: str, path: str, body: object = None) -> object:
-        """Call the REST API directly (for assertions), returning parsed JSON or text."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.api_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            text = response.read().decode()
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
+        return call_api(self.api_url, method, path, body)
 
     def start_workflow(self, name: str, workflow_input: dict[str, object], **extra: object) -> str:
         return str(self.api("POST", "/workflow", {"name": name, "input": workflow_input, **extra}))
