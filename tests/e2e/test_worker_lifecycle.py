@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.auth_proxy import AccessKey, AuthProxy
-from tests.harness.baked_project import BakedProject, WorkerProcess, alive, bake
+from tests.harness.baked_project import BakedProject, WorkerProcess, bake, left_behind
 from tests.harness.conductor_server import ConductorServer
 from tests.harness.slow_worker import SLOW_WORKFLOW, add_slow_worker
 
@@ -64,7 +64,7 @@ def test_sigterm_drains_in_flight_tasks_and_loses_none(
     process.process.send_signal(signal.SIGTERM)
     assert process.process.wait(timeout=30) == 0, process.log()
     assert time.monotonic() - signalled < 15, "the drain took longer than the grace"
-    assert alive(children) == [], "worker processes left behind"
+    assert left_behind(children) == [], "worker processes left behind"
     assert "received SIGTERM: draining" in process.log()
 
     restarted = started(project, health_env, "drain-restart.log")
@@ -83,7 +83,7 @@ def test_sigint_stops_an_idle_worker_cleanly(project: BakedProject, health_env: 
     children = process.descendants()
     process.process.send_signal(signal.SIGINT)
     assert process.process.wait(timeout=30) == 0, process.log()
-    assert alive(children) == []
+    assert left_behind(children) == []
     assert "received SIGINT: draining" in process.log()
 
 

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,14 +169,22 @@ def _descendants(pid: int) -> list[int]:
     return pids + [grandchild for child in pids for grandchild in _descendants(child)]
 
 
-def alive(pids: list[int]) -> list[int]:
-    """Those of `pids` still running (zombies count as gone)."""
-    running = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            running.append(pid)
-    return running
+def left_behind(pids: list[int], timeout: float = 5.0) -> list[str]:
+    """Those of `pids` still running after `timeout` (zombies count as gone), as "pid command line".
+
+    The wait covers multiprocessing's resource tracker, which exits when it sees its parent's pipe close.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        running = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if state != "Z":
+                running.append(f"{pid} {command.strip()}")
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.1)

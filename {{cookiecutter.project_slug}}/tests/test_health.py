@@ -29,3 +29,10 @@ def test_a_restart_forgets_old_heartbeats(tmp_path: Path) -> None:
     health.beat(tmp_path, "a")
     health.mark_served(tmp_path, ["a"])
     assert health.problems(tmp_path, 60) == ["a: has not polled yet"]
+
+
+def test_reset_makes_an_earlier_run_unhealthy(tmp_path: Path) -> None:
+    health.mark_served(tmp_path, ["a"])
+    health.beat(tmp_path, "a")
+    health.reset(tmp_path)
+    assert "no worker has started" in health.problems(tmp_path, 60)[0]

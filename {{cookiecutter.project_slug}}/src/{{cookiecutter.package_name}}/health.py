@@ -16,11 +16,16 @@ def _beat_path(health_dir: Path, task_name: str) -> Path:
     return health_dir / f"{task_name}.beat"
 
 
+def reset(health_dir: Path) -> None:
+    """Forget an earlier run's files: unhealthy until this run's workers poll."""
+    health_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [*health_dir.glob("*.beat"), health_dir / SERVED_FILE]:
+        stale.unlink(missing_ok=True)
+
+
 def mark_served(health_dir: Path, task_names: list[str]) -> None:
     """Written by the parent at start: which tasks this container is expected to keep polling."""
-    health_dir.mkdir(parents=True, exist_ok=True)
-    for stale in health_dir.glob("*.beat"):
-        stale.unlink()
+    reset(health_dir)
     (health_dir / SERVED_FILE).write_text(json.dumps({"pid": os.getpid(), "tasks": task_names}))
 
 

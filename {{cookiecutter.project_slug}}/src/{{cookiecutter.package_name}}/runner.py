@@ -127,9 +127,23 @@ def _stop_idle_log_process(handler: Any) -> None:
 
 def serve(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if there is no worker to run."""
-    from conductor.client.automator.task_handler import TaskHandler
+    stop = threading.Event()
 
+    # Installed first, so a signal at any point ends in a drain; in this (parent) process only:
+    # spawned worker processes do not inherit it.
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            log.info(
+                "received %s: draining (grace %.0fs)", signal.Signals(signum).name, settings.shutdown_grace_seconds
+            )
+            stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    health.reset(settings.health_dir)
     preflight(settings)
+
+    from conductor.client.automator.task_handler import TaskHandler  # slow: after the handlers
 
     handler = TaskHandler(
         workers=[],
@@ -147,18 +161,6 @@ def serve(settings: Settings) -> int:
         handler.stop_processes()
         return 1
 
-    stop = threading.Event()
-
-    # Installed in this (parent) process only: spawned worker processes do not inherit it.
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        if not stop.is_set():
-            log.info(
-                "received %s: draining (grace %.0fs)", signal.Signals(signum).name, settings.shutdown_grace_seconds
-            )
-            stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     health.mark_served(settings.health_dir, names)
     log.info("serving tasks %s on %s", ", ".join(names), settings.server_url)
     handler.start_processes()
