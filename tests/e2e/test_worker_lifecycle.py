@@ -49,15 +49,26 @@ def started(project: BakedProject, env: dict[str, str], log_name: str) -> Worker
     return process
 
 
+@pytest.mark.parametrize(
+    ("task_seconds", "workflows", "signal_after"),
+    [(2.0, 12, 0.0), (0.3, 40, 1.0)],
+    ids=["long-tasks-signal-at-first-start", "short-tasks-signal-while-polling"],
+)
 def test_sigterm_drains_in_flight_tasks_and_loses_none(
-    project: BakedProject, conductor: ConductorServer, health_env: dict[str, str]
+    project: BakedProject,
+    conductor: ConductorServer,
+    health_env: dict[str, str],
+    task_seconds: float,
+    workflows: int,
+    signal_after: float,
 ) -> None:
     process = started(project, health_env, "drain.log")
-    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 2, "n": n}) for n in range(12)]
+    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": task_seconds, "n": n}) for n in range(workflows)]
     deadline = time.monotonic() + 20
     while not any(task["status"] == "IN_PROGRESS" for wid in ids for task in conductor.workflow(wid)["tasks"]):
         assert time.monotonic() < deadline, "no task ever started"
         time.sleep(0.1)
+    time.sleep(signal_after)
     children = process.descendants()
     assert children, "the worker runs its workers in child processes"
     signalled = time.monotonic()

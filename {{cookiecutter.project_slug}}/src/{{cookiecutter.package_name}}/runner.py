@@ -5,7 +5,8 @@ TaskHandler. The SDK installs no SIGTERM handler, and a worker process killed mi
 task until the server's responseTimeoutSeconds. So on SIGTERM or SIGINT this module:
   1. stops the SDK's supervisor, so stopping processes are not restarted;
   2. sends SIGTERM to every worker process at once; each one stops polling, finishes and reports
-     the tasks it holds, then exits (see `_drain_this_process`);
+     the tasks it holds (including any a poll in flight still delivers), then exits
+     (see `_drain_this_process`);
   3. waits up to WORKER_SHUTDOWN_GRACE_SECONDS, kills what is left, and stops the SDK's helpers.
 """
 
@@ -30,14 +31,34 @@ log = logging.getLogger(__name__)
 
 
 def _drain_this_process(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM inside a worker process: stop polling, let running tasks finish and report."""
+    """SIGTERM inside a worker process: stop taking tasks, finish and report the ones held, exit."""
     from conductor.client.automator.task_runner import TaskRunner
 
     for runner in (obj for obj in gc.get_objects() if isinstance(obj, TaskRunner)):
-        # With update-v2 the server hands back the next task with each result; a stopping runner
-        # would drop it. The v1 update returns none, so nothing is taken that will not be run.
+        # Paused, the runner polls no more; a poll already in flight still hands its tasks to
+        # threads that run them. With update-v2 the server answers each result with the next task;
+        # the v1 update does not, so nothing more is taken.
+        runner.worker.paused = True
         runner._use_update_v2 = False
-        runner.stop()
+        threading.Thread(target=_stop_when_idle, args=(runner, time.time()), daemon=True).start()
+
+
+def _stop_when_idle(runner: Any, paused_at: float) -> None:
+    """Stop the runner's loop once no poll from before the pause can still deliver and no task runs.
+
+    The loop records the end of every poll, paused ones too; two polls ended after the pause mean
+    the one that may have been in flight has handed its tasks to the thread pool.
+    """
+    polls_after_pause, last_poll = 0, runner._last_poll_time
+    while True:
+        time.sleep(0.02)
+        if runner._last_poll_time != last_poll:
+            last_poll = runner._last_poll_time
+            polls_after_pause += last_poll > paused_at
+        busy = any(not future.done() for future in list(runner._running_tasks))
+        if polls_after_pause >= 2 and not busy:
+            runner.stop()
+            return
 
 
 class WorkerProcessHooks:
