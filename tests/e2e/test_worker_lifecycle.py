@@ -36,16 +36,9 @@ def health_env(tmp_path: Path) -> dict[str, str]:
     return {"WORKER_HEALTH_DIR": str(tmp_path / "health")}
 
 
-def wait_until_polling(project: BakedProject, env: dict[str, str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while project.cli("health", env=env).returncode != 0:
-        assert time.monotonic() < deadline, "worker never polled"
-        time.sleep(0.3)
-
-
 def started(project: BakedProject, env: dict[str, str], log_name: str) -> WorkerProcess:
     process = project.start_worker(env=env, log_name=log_name)
-    wait_until_polling(project, env)
+    project.wait_until_polling(env)
     return process
 
 

@@ -2,7 +2,6 @@
 doctor, bad input and bad configuration. (Stopping, outages, domains and auth: test_worker_lifecycle.py.)"""
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,16 +28,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
 def worker(project: BakedProject) -> Iterator[WorkerProcess]:
     assert project.cli("register").returncode == 0
     process = project.start_worker()
-    wait_until_polling(project)
+    project.wait_until_polling()
     yield process
     assert process.stop() == 0, process.log()
-
-
-def wait_until_polling(project: BakedProject, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while project.cli("health").returncode != 0:
-        assert time.monotonic() < deadline, "worker never polled"
-        time.sleep(0.3)
 
 
 def run_json(project: BakedProject, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:

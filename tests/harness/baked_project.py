@@ -140,6 +140,13 @@ class BakedProject:
         log.close()
         return WorkerProcess(process, log_path)
 
+    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 30) -> None:
+        """Block until `health` passes: every worker process of the project has polled."""
+        deadline = time.monotonic() + timeout
+        while self.cli("health", env=env).returncode != 0:
+            assert time.monotonic() < deadline, "worker never polled"
+            time.sleep(0.3)
+
 
 @dataclass
 class WorkerProcess:
