@@ -125,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except ServerError as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():  # e.g. each reason the server refused a definition for
+            print(f"error: {line}", file=sys.stderr)
         return 1
 
 
