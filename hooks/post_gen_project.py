@@ -10,7 +10,7 @@ ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 # Which paths exist only with which option. The one place that decides this: add a row, not an `if`.
 FILES_BY_OPTION: dict[str, list[str]] = {
     # Without Kubernetes, deploy.yml still registers; scripts/launch.sh is then a documented stub.
-    "kubernetes": ["k8s"],
+    "kubernetes": ["k8s", "tests/test_autoscaling.py"],
 }
 
 

@@ -95,10 +95,11 @@ def test_a_field_removed_from_a_file_returns_to_its_default(
 def test_a_change_only_the_server_has_is_undone(project: BakedProject, conductor: ConductorServer) -> None:
     register(project)
     task = on_server(conductor, f"/metadata/taskdefs/{TASK}")
-    conductor.api("PUT", "/metadata/taskdefs", {**task, "retryCount": 9, "inputTemplate": {"x": 1}})
+    # Fields the files leave out, set on the server by hand (say, in the UI).
+    conductor.api("PUT", "/metadata/taskdefs", {**task, "pollTimeoutSeconds": 9, "inputTemplate": {"x": 1}})
     assert register(project) == ["updated", "unchanged"]
     task = on_server(conductor, f"/metadata/taskdefs/{TASK}")
-    assert (task["retryCount"], task["inputTemplate"]) == (3, {})
+    assert ("pollTimeoutSeconds" in task, task["inputTemplate"]) == (False, {})
 
 
 def test_a_minimal_task_file_gets_the_project_task_defaults(

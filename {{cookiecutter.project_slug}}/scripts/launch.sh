@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 image=${1:?usage: scripts/launch.sh IMAGE (e.g. ghcr.io/owner/repo:sha)}
 {%- if cookiecutter.kubernetes %}
 name={{ cookiecutter.project_slug }}
-task={{ cookiecutter.task_definition_name }}
 
 # Rolls out k8s/ with kubectl (on GitHub's runners already): the Deployment runs IMAGE, and the
 # ScaledObject reads the queue depth from the same server `register` just wrote to.
@@ -33,8 +32,18 @@ if ! kubectl -n "$namespace" get secret "$name-conductor" >/dev/null; then
   exit 1
 fi
 
-# A throwaway overlay on top of k8s/: this image, and this environment's queue-depth URL.
+# A throwaway overlay on top of k8s/: this image, and this environment's queue-depth URL for each
+# trigger of the ScaledObject (one per task, in the order of k8s/scaledobject.yaml).
 cp -R k8s "$work/base"
+url_patches=
+index=0
+for task in $(grep -o 'taskType=[A-Za-z0-9_]\+' k8s/scaledobject.yaml | cut -d= -f2); do
+  url_patches+="
+      - op: replace
+        path: /spec/triggers/$index/metadata/url
+        value: \"${CONDUCTOR_SERVER_URL%/}/tasks/queue/sizes?taskType=$task\""
+  index=$((index + 1))
+done
 mkdir "$work/overlay"
 cat >"$work/overlay/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -50,10 +59,7 @@ patches:
   - target:
       kind: ScaledObject
       name: $name
-    patch: |-
-      - op: replace
-        path: /spec/triggers/0/metadata/url
-        value: "${CONDUCTOR_SERVER_URL%/}/tasks/queue/sizes?taskType=$task"
+    patch: |-$url_patches
 YAML
 
 kubectl apply -k "$work/overlay"

@@ -45,7 +45,7 @@ def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
     known = {task["name"] for task in task_definitions()}
     for workflow in workflow_definitions():
         assert workflow["ownerEmail"]
-        simple = [task for task in workflow["tasks"] if task["type"] == "SIMPLE"]
+        simple = [task for task in workflow["tasks"] if task.get("type", "SIMPLE") == "SIMPLE"]
         assert simple, f"{workflow['name']} runs no worker task"
         assert {task["name"] for task in simple} <= known
 

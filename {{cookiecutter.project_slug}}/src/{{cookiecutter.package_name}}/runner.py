@@ -12,6 +12,7 @@ task until the server's responseTimeoutSeconds. So on SIGTERM or SIGINT this mod
 
 import gc
 import logging
+import os
 import signal
 import tempfile
 import threading
@@ -21,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from . import health
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, unknown_task_variables
 from .server import ConductorServer
 
 log = logging.getLogger(__name__)
@@ -122,11 +123,11 @@ def _drain(handler: Any, grace_seconds: float) -> None:
 def preflight(settings: Settings) -> None:
     """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
 
-    Raises ServerError if the server does not answer at all or rejects the credentials. Once
+    Raises ServerError if the server does not answer as Conductor or rejects the credentials. Once
     running, the SDK rides out server outages by itself with backoff.
     """
     with ConductorServer(settings) as server:
-        server.health()
+        server.check_is_conductor()
         server.token()
 
 
@@ -179,6 +180,8 @@ def serve(settings: Settings) -> int:
 
     health.mark_served(settings.health_dir, names)
     log.info("serving tasks %s on %s", ", ".join(names), settings.server_url)
+    for line in unknown_task_variables(os.environ, names):
+        log.warning("%s", line)  # a misspelled task name in a CONDUCTOR_WORKER_<TASK>_* variable
     handler.start_processes()
     try:
         while not stop.wait(timeout=1.0):
