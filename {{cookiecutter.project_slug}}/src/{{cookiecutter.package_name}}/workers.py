@@ -124,3 +124,7 @@ def compute_invoice_total(
 ) -> InvoiceTotal:
     """Compute subtotal, tax and total of an order's line items."""
     return invoice_total(parse_invoice_request(order_id, items, currency, tax_rate))
+
+
+# The one list of workers the `worker` command serves.
+WORKERS = [compute_invoice_total]
