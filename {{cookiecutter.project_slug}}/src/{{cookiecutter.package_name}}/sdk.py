@@ -24,7 +24,7 @@ from conductor.client.http.api.task_resource_api import TaskResourceApi
 
 from .task_ledger import HeldTask, TaskLedger
 
-__all__ = ["MetricsSettings", "build_runner", "is_async", "workers_for"]
+__all__ = ["AsyncTaskRunner", "MetricsSettings", "TaskLedger", "TaskRunner", "build_runner", "is_async", "workers_for"]
 
 
 def workers_for(functions: Sequence[Callable[..., Any]]) -> list[Any]:
