@@ -2,6 +2,7 @@
 doctor, bad input and bad configuration. (Stopping, outages, domains and auth: test_worker_lifecycle.py.)"""
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from tests.harness.baked_project import BakedProject, WorkerProcess, bake
 from tests.harness.conductor_server import ConductorServer
-from tests.harness.slow_worker import SLOW_TASK, add_slow_worker
+from tests.harness.slow_worker import SLOW_ASYNC_TASK, SLOW_TASK, add_slow_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +89,7 @@ def test_worker_completes_the_example_workflow(project: BakedProject, worker: Wo
     assert code == 0, summary
     assert summary["status"] == "COMPLETED"
     assert summary["output"] == {"order_id": "ORD-1001", "total": "37.16", "currency": "EUR"}
-    assert f"serving tasks {TASK}, {SLOW_TASK}" in worker.log() or f"serving tasks {SLOW_TASK}, {TASK}" in worker.log()
+    assert f"serving tasks {', '.join(sorted([TASK, SLOW_TASK, SLOW_ASYNC_TASK]))} in 1 worker process(es)" in worker.log()
 
 
 def test_bad_input_fails_terminally_and_the_worker_keeps_running(project: BakedProject, worker: WorkerProcess) -> None:
@@ -118,15 +119,17 @@ def test_doctor_passes_with_a_running_worker(project: BakedProject, worker: Work
 
 
 def test_no_worker_found_exits_non_zero(project: BakedProject) -> None:
-    runner = project.path / "src" / project.package / "runner.py"
-    original = runner.read_text()
-    runner.write_text(original.replace("WORKER_MODULES = [", "WORKER_MODULES: list[str] = []  # [", 1))
+    listing = project.path / "src" / project.package / "workers" / "__init__.py"
+    original = listing.read_text()
+    emptied = re.sub(r"\nWORKERS = \[.*?\]", "\nWORKERS: list[object] = []", original, count=1, flags=re.DOTALL)
+    assert emptied != original, f"no `WORKERS = [` list in {listing}"
+    listing.write_text(emptied)
     try:
         result = project.cli("worker", timeout=60)
     finally:
-        runner.write_text(original)
+        listing.write_text(original)
     assert result.returncode == 1
-    assert "no worker found" in result.stdout + result.stderr
+    assert "no worker listed" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

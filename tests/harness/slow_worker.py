@@ -2,7 +2,6 @@
 a slow sync worker, a slow `async def` worker, and any number of quick extra task types."""
 
 import json
-from pathlib import Path
 
 from tests.harness.baked_project import BakedProject
 
@@ -40,19 +39,10 @@ def {name}(n: int = 0) -> dict[str, object]:
 """
 
 
-def _workers_file(project: BakedProject) -> Path:
-    """Where WORKERS, the one list of workers, is defined: the workers package, or an older workers.py."""
-    package = project.path / "src" / project.package
-    return package / "workers" / "__init__.py" if (package / "workers").is_dir() else package / "workers.py"
-
-
 def _add_module(project: BakedProject, module: str, text: str, names: list[str]) -> None:
-    """A module beside the list, and its workers appended to WORKERS."""
-    workers_file = _workers_file(project)
-    (workers_file.parent / f"{module}.py").write_text(text)
-    with workers_file.open("a") as out:
-        out.write(f"\nfrom .{module} import {', '.join(names)}  # noqa: E402\n")
-        out.write(f"WORKERS += [{', '.join(names)}]\n")
+    """A module in `workers/`, each of its workers listed in WORKERS."""
+    for name in names:
+        project.add_worker(module, text, name)
 
 
 def _task_definition(project: BakedProject, name: str, response_timeout_seconds: int, keys: list[str]) -> None:

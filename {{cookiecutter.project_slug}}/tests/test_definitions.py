@@ -6,8 +6,7 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.definitions import example_input, task_definitions, workflow_definitions
-from {{ cookiecutter.package_name }}.sdk import workers_for
-from {{ cookiecutter.package_name }}.workers import WORKERS
+from {{ cookiecutter.package_name }}.registry import served_workers
 
 RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
 TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
@@ -15,7 +14,7 @@ TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
 
 def decorated_workers() -> dict[str, Any]:
     """Every @worker_task the worker command would serve, by task name."""
-    return {worker.get_task_definition_name(): worker.execute_function for worker in workers_for(WORKERS)}
+    return {worker.get_task_definition_name(): worker.execute_function for worker in served_workers()}
 
 
 def test_every_worker_has_a_definition_and_every_definition_a_worker() -> None:

@@ -32,9 +32,10 @@ def workers_for(functions: Sequence[Callable[..., Any]]) -> list[Any]:
     by_function = {worker.execute_function: worker for worker in get_registered_workers()}
     workers = []
     for function in functions:
+        # The decorator returns a wrapper; the SDK's registry holds the function it wraps.
         worker = by_function.get(inspect.unwrap(function))
         if worker is None:
-            raise LookupError(f"{getattr(function, '__name__', function)!r} is not decorated with @worker_task")
+            raise ValueError(f"{function.__module__}.{function.__name__} in WORKERS is not a @worker_task")
         workers.append(worker)
     return workers
 

@@ -106,7 +106,9 @@ class Supervisor:
             slot.tasks = plan[0]
             self.slots += [Slot(number, tasks) for number, tasks in enumerate(plan) if number > 0]
             health.record_plan(self.settings.health_dir, plan)
-            log.info("serving %s in %d worker process(es)", ", ".join(sorted({t for p in plan for t in p})), len(plan))
+            log.info(
+                "serving tasks %s in %d worker process(es)", ", ".join(sorted({t for p in plan for t in p})), len(plan)
+            )
             for later in self.slots[1:]:
                 self.start(later)
         if "serving" in message:

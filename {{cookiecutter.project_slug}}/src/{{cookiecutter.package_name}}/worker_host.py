@@ -133,11 +133,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _my_workers(args: argparse.Namespace, report: IO[str] | None) -> list[Any]:
-    from . import sdk
     from .process_plan import plan_processes
-    from .workers import WORKERS
+    from .registry import served_workers
 
-    workers = {worker.get_task_definition_name(): worker for worker in sdk.workers_for(WORKERS)}
+    workers = {worker.get_task_definition_name(): worker for worker in served_workers()}
     if args.tasks is None:
         plan = plan_processes(list(workers), load_process_layout())
         _report(report, plan=plan)
