@@ -88,6 +88,7 @@ class WorkerHost:
         self.ledger.start_draining()
         for worker in self.workers:
             worker.paused = True
+        log.info("draining %d task(s) in flight (grace %.0fs)", len(self.ledger.held()), grace_seconds)
         while not self.ledger.idle():
             if time.monotonic() >= deadline:
                 held = self.ledger.held()
