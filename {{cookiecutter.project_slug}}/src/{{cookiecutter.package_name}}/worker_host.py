@@ -85,6 +85,8 @@ class WorkerHost:
     def drain(self, grace_seconds: float) -> int:
         """Take nothing more, wait until every task held is reported, then stop the runners."""
         deadline = time.monotonic() + grace_seconds
+        # A result lost before the drain was logged by the SDK when it happened; the exit status is the drain's.
+        lost_before = len(self.ledger.lost())
         self.ledger.start_draining()
         for worker in self.workers:
             worker.paused = True
@@ -107,7 +109,7 @@ class WorkerHost:
             asyncio.run_coroutine_threadsafe(runner.stop(), self.loop)
         for thread in self.threads:
             thread.join(timeout=max(1.0, deadline - time.monotonic()))
-        lost = self.ledger.lost()
+        lost = self.ledger.lost()[lost_before:]
         if lost:
             log.error(
                 "the server did not accept the result of %d task(s) after the SDK's retries: %s",
