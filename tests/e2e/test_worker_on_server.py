@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness.baked_project import BakedProject, WorkerProcess, bake
 from tests.harness.conductor_server import ConductorServer
-from tests.harness.slow_worker import SLOW_TASK, add_slow_worker
+from tests.harness.slow_worker import SLOW_ASYNC_TASK, SLOW_TASK, add_slow_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,7 @@ def test_worker_completes_the_example_workflow(project: BakedProject, worker: Wo
     assert code == 0, summary
     assert summary["status"] == "COMPLETED"
     assert summary["output"] == {"order_id": "ORD-1001", "total": "37.16", "currency": "EUR"}
-    assert f"serving tasks {TASK}, {SLOW_TASK}" in worker.log() or f"serving tasks {SLOW_TASK}, {TASK}" in worker.log()
+    assert f"serving tasks {', '.join(sorted([TASK, SLOW_TASK, SLOW_ASYNC_TASK]))} in 1 worker process(es)" in worker.log()
 
 
 def test_bad_input_fails_terminally_and_the_worker_keeps_running(project: BakedProject, worker: WorkerProcess) -> None:

@@ -16,6 +16,9 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+# The conductor-python a baked project gets: its pinned version by default; "latest" (the newest on
+# PyPI) or a version such as "2.1.0" for the canary run that checks the runtime against SDK updates.
+SDK_VERSION = os.environ.get("TEMPLATE_SDK_VERSION", "").strip()
 
 
 def python_for(version: str) -> str:
@@ -86,6 +89,9 @@ class BakedProject:
                     ".[dev]",
                 ]
             )
+            if SDK_VERSION:
+                requirement = "conductor-python" if SDK_VERSION == "latest" else f"conductor-python=={SDK_VERSION}"
+                self._check([*uv, "pip", "install", "-q", "--python", str(self.bin / "python"), "-U", requirement])
         return self
 
     def add_worker(self, module: str, source: str, function: str) -> None:

@@ -64,7 +64,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 def test_health_is_unhealthy_before_start(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["health"]) == 1
-    assert "no worker has started" in capsys.readouterr().out
+    assert "no worker is running here" in capsys.readouterr().out
 
 
 def test_bad_input_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

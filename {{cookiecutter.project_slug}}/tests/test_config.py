@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.config import (
+    DEFAULT_METRICS_PORT,
     DEFAULT_SERVER_URL,
     WORKER_PROPERTIES,
     ConfigError,
@@ -22,7 +23,9 @@ def test_defaults() -> None:
     assert settings.server_url == DEFAULT_SERVER_URL
     assert not settings.has_credentials
     assert settings.worker_domain is None
-    assert settings.metrics_port is None
+    assert settings.metrics_port == DEFAULT_METRICS_PORT
+    assert DEFAULT_METRICS_PORT {{ "== 9100" if cookiecutter.metrics else "is None" }}
+    assert load_settings({"WORKER_METRICS_PORT": ""}).metrics_port is None
 
 
 def test_full_configuration() -> None:

@@ -15,7 +15,7 @@ USAGE_ERROR = 2
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from .runner import serve
+    from .supervisor import serve
 
     return serve(settings)
 

@@ -17,7 +17,12 @@ from dotenv import load_dotenv
 
 DEFAULT_SERVER_URL = "http://localhost:8080/api"
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
-DEFAULT_HEALTH_MAX_AGE_SECONDS = 60.0
+# Above the SDK's longest wait between failed polls (120 s), so `health` stays healthy while a worker
+# rides out a server outage; a worker process that stops polling altogether is caught after this long.
+DEFAULT_HEALTH_MAX_AGE_SECONDS = 150.0
+DEFAULT_METRICS_PORT: int | None = {{ 9100 if cookiecutter.metrics else None }}
+DEFAULT_WORKER_PROCESSES = 1
+MAX_WORKER_PROCESSES = 64
 
 # Every per-worker property the SDK reads, as CONDUCTOR_WORKER_ALL_<PROP>, CONDUCTOR_WORKER_<TASK>_<PROP> or
 # CONDUCTOR_WORKER_<PROP>. The SDK silently ignores any other CONDUCTOR_WORKER_* name, so a typo would too.
@@ -63,7 +68,7 @@ class Settings:
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS
     health_dir: Path = Path(tempfile.gettempdir()) / "conductor-worker-health"
     health_max_age_seconds: float = DEFAULT_HEALTH_MAX_AGE_SECONDS
-    metrics_port: int | None = None
+    metrics_port: int | None = DEFAULT_METRICS_PORT
 
     @property
     def has_credentials(self) -> bool:
@@ -209,8 +214,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     log_level = _optional(env, "CONDUCTOR_LOG_LEVEL")
     if log_level is not None and log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"CONDUCTOR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))} (got {log_level!r})")
-    metrics_port = _optional(env, "WORKER_METRICS_PORT")
-    if metrics_port is not None and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
+    metrics_port = env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT or "")).strip()
+    if metrics_port and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
         raise ConfigError(
             f"WORKER_METRICS_PORT must be a port number 1-65535, or empty to turn metrics off (got {metrics_port!r})"
         )
@@ -225,6 +230,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         health_max_age_seconds=_number(env, "WORKER_HEALTH_MAX_AGE_SECONDS", DEFAULT_HEALTH_MAX_AGE_SECONDS, 0, 86400),
         metrics_port=int(metrics_port) if metrics_port else None,
     )
+
+
+@dataclass(frozen=True)
+class ProcessLayout:
+    """How the `worker` command spreads the workers over processes (see README, "Processes")."""
+
+    processes: int = DEFAULT_WORKER_PROCESSES
+    groups: tuple[tuple[str, ...], ...] = ()
+
+
+_TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def load_process_layout(env: Mapping[str, str] | None = None) -> ProcessLayout:
+    """WORKER_PROCESSES and WORKER_GROUPS, checked for form; task names are checked against the workers."""
+    env = os.environ if env is None else env
+    raw = _optional(env, "WORKER_PROCESSES")
+    processes = DEFAULT_WORKER_PROCESSES
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKER_PROCESSES:
+            raise ConfigError(f"WORKER_PROCESSES must be a whole number from 1 to {MAX_WORKER_PROCESSES} (got {raw!r})")
+        processes = int(raw)
+    groups: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for text in (_optional(env, "WORKER_GROUPS") or "").split(";"):
+        group = tuple(name.strip() for name in text.split(",") if name.strip())
+        for name in group:
+            if not _TASK_NAME.match(name):
+                raise ConfigError(
+                    f"WORKER_GROUPS must be task names, ',' within a group, ';' between groups (got {name!r})"
+                )
+            if name in seen:
+                raise ConfigError(f"WORKER_GROUPS names {name!r} twice; a worker belongs to one group")
+            seen.add(name)
+        if group:
+            groups.append(group)
+    return ProcessLayout(processes=processes, groups=tuple(groups))
 
 
 def configure_logging() -> None:
