@@ -168,6 +168,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return BAD_CONFIG
+    if stop.is_set():  # stopped while loading: nothing taken, nothing to drain
+        return DRAINED
     host = WorkerHost(settings, args.slot, workers, args.metrics_dir)
     host.start()
     names = [worker.get_task_definition_name() for worker in workers]
