@@ -92,7 +92,8 @@ def test_worker_completes_the_example_workflow(project: BakedProject, worker: Wo
     assert code == 0, summary
     assert summary["status"] == "COMPLETED"
     assert summary["output"] == {"order_id": "ORD-1001", "total": "37.16", "currency": "EUR"}
-    assert f"serving tasks {', '.join(sorted([TASK, SLOW_TASK, SLOW_ASYNC_TASK]))} in 1 worker process(es)" in worker.log()
+    served = ", ".join(sorted([TASK, SLOW_TASK, SLOW_ASYNC_TASK]))
+    assert f"serving tasks {served} in 1 worker process(es)" in worker.log()
 
 
 def test_bad_input_fails_terminally_and_the_worker_keeps_running(project: BakedProject, worker: WorkerProcess) -> None:
