@@ -246,13 +246,13 @@ def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
     name = f"{stack.name}-frozen"
     stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3", "worker")
     health = ["exec", name, "python", "-m", stack.project.package, "health"]
-    # Every process the worker spawned (task runners, metrics, logger), found by its multiprocessing command line.
+    # Every worker process the `worker` command started, found by its command line (`-m <package>.worker_host`).
     signal_children = (
         "import os, signal, sys\n"
         "for pid in (p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()):\n"
         "    try: command = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
         "    except OSError: continue\n"
-        "    if b'spawn_main' in command: os.kill(int(pid), getattr(signal, sys.argv[1]))\n"
+        "    if b'.worker_host' in command: os.kill(int(pid), getattr(signal, sys.argv[1]))\n"
     )
     try:
         wait_for(

@@ -38,8 +38,3 @@ def test_a_group_naming_an_unknown_task_names_the_variable_and_the_workers() -> 
     with pytest.raises(ConfigError) as error:
         plan_processes(NAMES, ProcessLayout(groups=(("a", "nope"),)))
     assert str(error.value) == "WORKER_GROUPS names 'nope', which no worker serves (workers: a, b, c)"
-
-
-def test_no_worker_is_an_error() -> None:
-    with pytest.raises(ConfigError, match="WORKERS"):
-        plan_processes([], ProcessLayout())

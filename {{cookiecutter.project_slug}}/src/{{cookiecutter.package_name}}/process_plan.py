@@ -11,8 +11,6 @@ from .config import ConfigError, ProcessLayout
 
 def plan_processes(task_names: Sequence[str], layout: ProcessLayout) -> list[list[str]]:
     """The task names each worker process serves; raises ConfigError naming the setting at fault."""
-    if not task_names:
-        raise ConfigError("WORKERS in the workers package is empty: there is nothing to serve")
     known = set(task_names)
     for group in layout.groups:
         for name in group:

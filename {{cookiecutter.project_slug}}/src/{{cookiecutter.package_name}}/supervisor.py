@@ -224,7 +224,6 @@ def serve(settings: Settings) -> int:
     supervisor_ref: list[Supervisor] = []
     if settings.metrics_port is not None:
         _start_metrics(settings, supervisor_ref)
-    preflight(settings)
     try:
         metrics_dir = health.claim(settings.health_dir)
     except health.HealthDirInUse as error:
@@ -235,6 +234,11 @@ def serve(settings: Settings) -> int:
         supervisor = Supervisor(settings, metrics_dir if settings.metrics_port is not None else None)
         supervisor_ref.append(supervisor)
         supervisor.start(supervisor.slots[0])
+        try:
+            preflight(settings)  # while the first worker process loads the SDK
+        except BaseException:
+            supervisor.drain()
+            raise
         failed = supervisor.watch(stop)
         clean = supervisor.drain()
     finally:

@@ -30,6 +30,10 @@ DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
 log = logging.getLogger(__name__)
 
 
+class NothingToServe(Exception):
+    """WORKERS is empty."""
+
+
 class HostEvents:
     """SDK event listener: heartbeats for `health`, and results the SDK gave up reporting."""
 
@@ -140,6 +144,8 @@ def _my_workers(args: argparse.Namespace, report: IO[str] | None) -> list[Any]:
     from .registry import served_workers
 
     workers = {worker.get_task_definition_name(): worker for worker in served_workers()}
+    if not workers:
+        raise NothingToServe(f"no worker listed in {__package__}.workers.WORKERS: nothing to serve")
     if args.tasks is None:
         plan = plan_processes(list(workers), load_process_layout())
         _report(report, plan=plan)
@@ -168,6 +174,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return BAD_CONFIG
+    except NothingToServe as error:
+        print(f"error: {error}", file=sys.stderr)
+        return FAILED
+    if stop.is_set():  # stopped while loading: nothing taken, nothing to drain
+        return DRAINED
     host = WorkerHost(settings, args.slot, workers, args.metrics_dir)
     host.start()
     names = [worker.get_task_definition_name() for worker in workers]
