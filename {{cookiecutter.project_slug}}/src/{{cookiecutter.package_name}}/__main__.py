@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from .config import ConfigError, Settings, configure_logging, load_env_file, load_settings
@@ -41,10 +42,11 @@ def _run_workflow(settings: Settings, args: argparse.Namespace) -> int:
         return USAGE_ERROR
     name = args.workflow or names[0]
     workflow_input = json.loads(args.input) if args.input is not None else example_input(name)
+    deadline = time.monotonic() + args.timeout  # for starting and waiting, retries included
     with ConductorServer(settings) as server:
-        workflow_id = run_workflow.start(server, name, workflow_input, args.domain)
+        workflow_id = run_workflow.start(server, name, workflow_input, args.domain, deadline)
         print(f"started {name}: {workflow_id}", file=sys.stderr)
-        result = run_workflow.summary(run_workflow.wait(server, workflow_id, args.timeout))
+        result = run_workflow.summary(run_workflow.wait(server, workflow_id, deadline))
     print(json.dumps(result, indent=2))
     return 0 if result["status"] == "COMPLETED" else 1
 
@@ -96,7 +98,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--input", type=_json_object, help="workflow input, a JSON object (default: workflows/<name>.input.json)"
     )
-    run.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait (default: 60)")
+    run.add_argument(
+        "--timeout",
+        type=_positive,
+        default=60.0,
+        help="seconds to wait for the result, retrying while the server is unreachable (default: 60)",
+    )
     run.add_argument("--domain", help="queue the tasks in this domain (taskToDomain {'*': DOMAIN})")
     run.add_argument("--workflow", help="workflow to run (default: the only one in definitions/workflows)")
     commands.add_parser("doctor", help="check server, credentials, definitions, domains and permissions")
