@@ -90,10 +90,14 @@ def _positive(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog=f"python -m {__package__}",
+        description="The worker and its tools: run it, register its definitions, try the example workflow, "
+        "diagnose the setup. Settings come from the environment and .env (see the README).",
+    )
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("worker", help="poll and execute tasks until SIGTERM/SIGINT (the default)")
-    commands.add_parser("register", help="create or update every task and workflow definition")
+    commands.add_parser("register", help="make the server's task and workflow definitions equal the JSON files")
     run = commands.add_parser("run-workflow", help="start the example workflow and wait for its result")
     run.add_argument(
         "--input", type=_json_object, help="workflow input, a JSON object (default: workflows/<name>.input.json)"
