@@ -95,7 +95,7 @@ def test_readme_is_what_a_team_keeps(baker: Any) -> None:
     assert "cp .env.example .env" in quickstart
     # The template's own measurements live in its docs/, not in every project's README.
     assert not re.search(r"[Mm]easured|\d+ MB|tasks/s with", readme)
-    assert len(readme.encode()) < 14_000
+    assert len(readme.encode()) < 15_500  # it was 19 KB with the template's own figures
 
 
 def test_what_the_commands_leave_behind_is_not_committed(baker: Any) -> None:
