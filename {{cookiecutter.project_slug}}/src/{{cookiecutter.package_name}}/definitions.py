@@ -111,8 +111,15 @@ def _without_empty(value: Any) -> Any:
     return value
 
 
+def _known(definition: Any, fields: Definition) -> Any:
+    """A definition inside another, in its known fields only (no server bookkeeping, no server extras)."""
+    if not isinstance(definition, dict):
+        return definition
+    return stored_form({name: value for name, value in definition.items() if name in fields}, fields)
+
+
 def _workflow_tasks(tasks: Any) -> Any:
-    return [stored_form(task, WORKFLOW_TASK_FIELDS) for task in tasks] if isinstance(tasks, list) else tasks
+    return [_known(task, WORKFLOW_TASK_FIELDS) for task in tasks] if isinstance(tasks, list) else tasks
 
 
 # Fields that hold further definitions, compared field by field with their own defaults.
@@ -122,7 +129,7 @@ _NESTED: dict[str, Callable[[Any], Any]] = {
     "loopOver": _workflow_tasks,
     "forkTasks": lambda branches: [_workflow_tasks(branch) for branch in branches],
     "decisionCases": lambda cases: {case: _workflow_tasks(tasks) for case, tasks in cases.items()},
-    "taskDefinition": lambda task: stored_form(task, TASK_FIELDS),
+    "taskDefinition": lambda task: _known(task, TASK_FIELDS),
 }
 
 

@@ -110,7 +110,10 @@ class ConductorServer:
         Any web server answers something; only Conductor answers a queue-size query for a task type with
         `{"<task type>": <count>}`. A 401 or 403 in JSON is Conductor asking for credentials (checked next).
         """
-        token = self.token()
+        try:
+            token = self.token()
+        except ServerError:
+            token = None  # rejected credentials are reported on their own; a Conductor says 401 without them
         response = self._send(
             "GET",
             f"{self.settings.server_url}/tasks/queue/sizes",
