@@ -605,3 +605,44 @@ def test_autoscaling_follows_the_task_queue(projects: dict[str, BakedProject]) -
         assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/sizes?taskType={project.task_name}")
         assert trigger["metadata"]["valueLocation"] == project.task_name
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == project.answers["project_slug"]
+
+
+# ---- the template repository's own CI
+
+
+def collected(*pytest_args: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *pytest_args],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode in (0, 5), result.stdout + result.stderr  # 5: nothing selected
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+def test_template_ci_runs_each_tier_in_a_job_of_its_own_after_provisioning() -> None:
+    """fast, e2e, docker and bench each get a job: provisioning is a step before the tier's step, both through
+    scripts/test, and the tiers' selections together run every test exactly once."""
+    jobs = workflows(TEMPLATE_ROOT)["test.yml"]["jobs"]
+    assert {"fast", "e2e", "docker", "bench"} <= set(jobs)
+    tiers = ("fast", "e2e", "docker", "bench")
+    selections = {}
+    for name in tiers:
+        job = jobs[name]
+        runs = [step.get("run", "") for step in job["steps"]]
+        provision = [i for i, run in enumerate(runs) if run.endswith("scripts/test --provision")]
+        tier = [i for i, run in enumerate(runs) if "scripts/test " in run and not run.endswith("--provision")]
+        assert len(provision) == 1 and len(tier) == 1 and provision[0] < tier[0], f"{name}: {runs}"
+        expression = re.search(r'scripts/test -m (?:"([^"]+)"|(\S+))$', runs[tier[0]])
+        assert expression, f"{name}: the tier step selects by marker: {runs[tier[0]]}"
+        selections[name] = expression.group(1) or expression.group(2)
+    everything = collected()
+    assert len(everything) > 100
+    chosen = {name: collected("-m", expression) for name, expression in selections.items()}
+    for name in tiers:
+        assert chosen[name], f"the {name} job selects no test"
+    assert sum(len(tests) for tests in chosen.values()) == len(everything), "a test runs in two tiers"
+    assert set().union(*chosen.values()) == everything, "a test runs in no tier"
+    assert (TEMPLATE_ROOT / ".ci" / "run").read_text().strip().endswith("scripts/test")
