@@ -19,6 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.harness import kubernetes_launch
 from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, bake
 
 VENV_BIN = Path(sys.executable).parent
@@ -508,8 +509,35 @@ def test_launch_applies_k8s_with_the_image_and_queue_url(projects: dict[str, Bak
     assert overlay["namespace"] == "workers"
     assert overlay["images"] == [{"name": slug, "newName": "ghcr.io/acme/worker", "newTag": "abc123"}]
     patch = yaml.safe_load(overlay["patches"][0]["patch"])
-    assert patch[0]["value"] == f"https://conductor.example.com/api/tasks/queue/sizes?taskType={project.task_name}"
+    assert patch[0]["value"] == f"https://conductor.example.com/api/tasks/queue/size?taskType={project.task_name}"
+    assert len(patch) == 1  # no domain: the Deployment is left as it is
     assert "apiVersion: v1" not in result.stdout + result.stderr
+
+
+def test_launch_with_a_domain_points_worker_and_autoscaler_at_it(
+    projects: dict[str, BakedProject], tmp_path: Path
+) -> None:
+    project = next(p for p in projects.values() if p.answers["kubernetes"])
+    env = {
+        "KUBE_CONFIG": "apiVersion: v1",
+        "CONDUCTOR_SERVER_URL": "https://conductor.example.com/api/",
+        "CONDUCTOR_WORKER_ALL_DOMAIN": "blue_team-2",
+    }
+    result = kubernetes_launch.launch(project.path, tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifests = kubernetes_launch.applied(project.path, tmp_path)
+    urls = [trigger["metadata"]["url"] for trigger in manifests["ScaledObject"]["spec"]["triggers"]]
+    assert urls == [
+        f"https://conductor.example.com/api/tasks/queue/size?taskType={project.task_name}&domain=blue_team-2"
+    ]
+    (container,) = manifests["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert {"name": "CONDUCTOR_WORKER_ALL_DOMAIN", "value": "blue_team-2"} in container["env"]
+    kubernetes_validate.validate(manifests["Deployment"], KUBERNETES_VERSION, strict=True)
+    jsonschema.validate(manifests["ScaledObject"], KEDA_SCHEMA)
+
+    bad = kubernetes_launch.launch(project.path, tmp_path / "bad", {**env, "CONDUCTOR_WORKER_ALL_DOMAIN": "a&b=c"})
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "CONDUCTOR_WORKER_ALL_DOMAIN" in bad.stderr
+    assert not (tmp_path / "bad" / "overlay.yaml").exists()
 
 
 def test_launch_with_kubernetes_stops_without_a_kubeconfig(projects: dict[str, BakedProject]) -> None:
@@ -602,8 +630,8 @@ def test_autoscaling_follows_the_task_queue(projects: dict[str, BakedProject]) -
         assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
         (trigger,) = scaled["spec"]["triggers"]
         assert trigger["type"] == "metrics-api"
-        assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/sizes?taskType={project.task_name}")
-        assert trigger["metadata"]["valueLocation"] == project.task_name
+        assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/size?taskType={project.task_name}")
+        assert trigger["metadata"]["valueLocation"] == "@this"  # the endpoint answers a bare number
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == project.answers["project_slug"]
 
 
