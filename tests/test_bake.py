@@ -320,3 +320,16 @@ def test_cruft_check_and_update_follow_the_template(tmp_path: Path) -> None:
     git("add", "-A", cwd=project)
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "update", cwd=project)
     assert subprocess.run([*cruft, "check"], cwd=project, capture_output=True).returncode == 0
+
+
+def test_a_dependabot_style_bump_relocks_installs_and_passes_make_check(baker: Any) -> None:
+    """What Dependabot's uv updater does to a pin: the new version in pyproject.toml, then
+    `uv lock --upgrade-package`. The project must install from the new lock and pass its own check."""
+    project = baker()
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"httpx==0.28.1"', '"httpx==0.28.0"'))
+    uv(project, "lock", "--upgrade-package", "httpx", check=True)
+    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    assert next(p["version"] for p in lock["package"] if p["name"] == "httpx") == "0.28.0"
+    assert_checks_pass(project)
+    assert project.run("python", "-c", "import httpx; print(httpx.__version__)").stdout.strip() == "0.28.0"
