@@ -68,8 +68,8 @@ class Stack:
 
 
 def dockerfile_default_base(project: BakedProject) -> str:
-    match = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", (project.path / "Dockerfile").read_text(), re.MULTILINE)
-    assert match, "the Dockerfile has no `ARG PYTHON_IMAGE=<default>`"
+    match = re.search(r"^FROM (\S+) AS python-base$", (project.path / "Dockerfile").read_text(), re.MULTILINE)
+    assert match, "the Dockerfile has no literal `FROM <image> AS python-base`"
     return match.group(1)
 
 

@@ -40,7 +40,12 @@ def python_for(version: str) -> str:
 
 
 def bake(output_dir: Path, **answers: Any) -> "BakedProject":
-    path = Path(cookiecutter(str(TEMPLATE_ROOT), no_input=True, output_dir=str(output_dir), extra_context=answers))
+    """The template rendered with `answers` over its defaults; the user's ~/.cookiecutterrc is not read."""
+    path = Path(
+        cookiecutter(
+            str(TEMPLATE_ROOT), no_input=True, default_config=True, output_dir=str(output_dir), extra_context=answers
+        )
+    )
     recorded = json.loads((path / ".cookiecutter.json").read_text())["cookiecutter"]
     return BakedProject(path=path, answers=recorded)
 
@@ -71,27 +76,18 @@ class BakedProject:
         return sorted(p for p in self.path.rglob("*") if p.is_file() and ".venv" not in p.parts)
 
     def install(self) -> "BakedProject":
-        """A virtualenv with the locked dependencies, as `make install` makes it (uv for speed)."""
+        """A virtualenv with the locked dependencies, as `make install` makes it: `uv sync --locked`.
+
+        The test suite's own uv (the version uv.lock pins) stands in for the one `make install` bootstraps.
+        """
         if not (self.bin / "python").exists():
-            uv = [sys.executable, "-m", "uv"]
-            self._check([*uv, "venv", "-q", "--python", python_for(self.answers["python_version"]), ".venv"])
-            self._check(
-                [
-                    *uv,
-                    "pip",
-                    "install",
-                    "-q",
-                    "--python",
-                    str(self.bin / "python"),
-                    "-c",
-                    "requirements.lock",
-                    "-e",
-                    ".[dev]",
-                ]
-            )
+            python = python_for(self.answers["python_version"])
+            self._check([sys.executable, "-m", "uv", "sync", "--locked", "--quiet", "--python", python])
             if SDK_VERSION:
+                # The canary: the newest (or a given) conductor-python instead of the locked one.
                 requirement = "conductor-python" if SDK_VERSION == "latest" else f"conductor-python=={SDK_VERSION}"
-                self._check([*uv, "pip", "install", "-q", "--python", str(self.bin / "python"), "-U", requirement])
+                uv = [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", str(self.bin / "python")]
+                self._check([*uv, "-U", requirement])
         return self
 
     def add_worker(self, module: str, source: str, function: str) -> None:
