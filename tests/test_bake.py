@@ -90,14 +90,32 @@ def test_lock_file_pins_every_declared_dependency(baker: Any) -> None:
     assert [pin for pin in declared if pin not in locked] == []
 
 
+def contents(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def test_answers_are_recorded_for_replay(baker: Any, tmp_path: Path) -> None:
+    """A replay re-creates the project byte for byte: every answer (the description too) came back."""
     project = baker(**RENAMED)
+    assert {key: project.answers[key] for key in RENAMED} == RENAMED
     replayed = cookiecutter(
         str(TEMPLATE_ROOT), replay=str(project.path / ".cookiecutter.json"), output_dir=str(tmp_path / "replay")
     )
-    assert sorted(p.relative_to(replayed) for p in Path(replayed).rglob("*")) == sorted(
-        p.relative_to(project.path) for p in project.path.rglob("*")
-    )
+    original, again = contents(project.path), contents(Path(replayed))
+    assert sorted(again) == sorted(original)
+    assert [name for name in original if again[name] != original[name]] == []
+
+
+@pytest.mark.parametrize("option", ["kubernetes", "metrics"])
+def test_an_option_left_off_removes_only_its_own_files(baker: Any, option: str) -> None:
+    on, off = baker(**{option: True}), baker(**{option: False})
+    files_on = {p.relative_to(on.path) for p in on.files()}
+    files_off = {p.relative_to(off.path) for p in off.files()}
+    assert files_off <= files_on
+    own = {"kubernetes": {"k8s"}, "metrics": set()}[option]
+    assert {path.parts[0] for path in files_on - files_off} == own
+    if option == "kubernetes":
+        assert "kubectl" not in (off.path / "scripts" / "launch.sh").read_text()
 
 
 def test_answers_shaped_like_code_stay_data(baker: Any, tmp_path: Path) -> None:
