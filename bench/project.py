@@ -13,8 +13,8 @@ IO_TASK = "bench_io"
 IO_WORKFLOW = "bench_io_workflow"
 
 # Added to the I/O project as its README's "Adding a second worker" says: a module-level function in
-# a module listed in WORKER_MODULES, with a task definition of the same name. The decorator numbers
-# are the generated project's own (read from its workers.py), so the bench task runs with its defaults.
+# a module in workers/ listed in WORKERS, with a task definition of the same name. The decorator numbers
+# are the generated project's own (read from its example worker), so the bench task runs with its defaults.
 IO_WORKER_MODULE = '''"""Benchmark task: waits ~50 ms, as a call to another service or a database would."""
 
 import time
@@ -31,8 +31,8 @@ def {task}(duration_ms: object = 50) -> dict:
 
 
 def decorator_defaults(project: BakedProject) -> dict[str, int]:
-    """thread_count and poll_interval_millis as the generated workers.py sets them (SDK defaults if absent)."""
-    source = (project.path / "src" / project.package / "workers.py").read_text()
+    """thread_count and poll_interval_millis as the generated example worker sets them (SDK defaults if absent)."""
+    source = (project.path / "src" / project.package / "workers" / "invoice_total.py").read_text()
     found = {"thread_count": 1, "poll_interval_millis": 100}
     for name in found:
         match = re.search(rf"@worker_task\([^)]*\b{name}=(\d+)", source)
@@ -52,15 +52,7 @@ def bake_io(work_dir: Path) -> BakedProject:
     package_dir = project.path / "src" / project.package
     numbers = decorator_defaults(project)
     args = "".join(f", {name}={value}" for name, value in numbers.items())
-    (package_dir / "bench_workers.py").write_text(IO_WORKER_MODULE.format(task=IO_TASK, decorator_args=args))
-
-    runner = package_dir / "runner.py"
-    source = runner.read_text()
-    original = 'WORKER_MODULES = [f"{__package__}.workers"]'
-    if original not in source:
-        raise RuntimeError(f"{runner}: WORKER_MODULES line not found; update bench/project.py")
-    extended = 'WORKER_MODULES = [f"{__package__}.workers", f"{__package__}.bench_workers"]'
-    runner.write_text(source.replace(original, extended))
+    project.add_worker("bench_io", IO_WORKER_MODULE.format(task=IO_TASK, decorator_args=args), IO_TASK)
 
     definitions = package_dir / "definitions"
     generated_task = json.loads((definitions / "tasks" / f"{IDLE_TASK}.json").read_text())
