@@ -152,7 +152,7 @@ class BakedProject:
         log.close()
         return WorkerProcess(process, log_path)
 
-    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 30) -> None:
+    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Block until `health` passes: every worker process of the project has polled."""
         last: list[str] = []
 
