@@ -14,6 +14,8 @@ from typing import Any
 
 from cookiecutter.main import cookiecutter
 
+from tests.harness.waiting import wait_until
+
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
 # The conductor-python a baked project gets: its pinned version by default; "latest" (the newest on
@@ -152,12 +154,16 @@ class BakedProject:
         log.close()
         return WorkerProcess(process, log_path)
 
-    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 30) -> None:
+    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Block until `health` passes: every worker process of the project has polled."""
-        deadline = time.monotonic() + timeout
-        while self.cli("health", env=env).returncode != 0:
-            assert time.monotonic() < deadline, "worker never polled"
-            time.sleep(0.3)
+        last: list[str] = []
+
+        def healthy() -> bool:
+            result = self.cli("health", env=env)
+            last[:] = [result.stdout + result.stderr]
+            return result.returncode == 0
+
+        wait_until(healthy, timeout, "`health` never passed (not every worker process polled)", lambda: last[0])
 
 
 @dataclass

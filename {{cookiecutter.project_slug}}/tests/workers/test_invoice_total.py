@@ -1,5 +1,6 @@
 """The example worker: arithmetic, idempotency, and bad input failing terminally through the SDK."""
 
+import copy
 from typing import Any
 
 import pytest
@@ -35,9 +36,18 @@ def test_example_input_totals() -> None:
     assert (total.order_id, total.currency, total.item_count) == ("ORD-1001", "EUR", 5)
 
 
-def test_same_input_same_output() -> None:
+def test_a_task_delivered_again_gives_the_same_result() -> None:
+    """The server may deliver a task again: the same task twice, or a retry of a timed-out one (a new
+    task with the same input). Every delivery must report the same output and leave the input as it was."""
     request = EXAMPLE
-    assert compute_invoice_total(**request) == compute_invoice_total(**request)
+    task = Task(task_id="t-1", workflow_instance_id="wf-1", input_data=copy.deepcopy(request))
+    retry = Task(task_id="t-2", workflow_instance_id="wf-1", input_data=copy.deepcopy(request), retry_count=1)
+    worker = Worker(TASK_NAME, compute_invoice_total)
+    results = [worker.execute(task), worker.execute(task), worker.execute(retry)]
+    assert [result.status for result in results] == [TaskResultStatus.COMPLETED] * 3
+    assert results[0].output_data == results[1].output_data == results[2].output_data
+    assert results[0].output_data["total"] == "37.16"
+    assert task.input_data == retry.input_data == request
 
 
 def test_rounds_half_up_to_cents() -> None:
