@@ -25,10 +25,6 @@ ASYNC_SLEEP_MS = 200
 ASYNC_CONCURRENCY = 100
 
 
-class Unsupported(RuntimeError):
-    """The baked project cannot take the benchmark's extra workers (the message says why)."""
-
-
 SYNC_IO_WORKER = '''"""Benchmark task: waits, as a call to another service or a database would."""
 
 import time
@@ -74,9 +70,11 @@ def _package_dir(project: BakedProject) -> Path:
 
 def decorator_defaults(project: BakedProject) -> dict[str, int]:
     """thread_count and poll_interval_millis as the generated example worker sets them (SDK defaults if absent)."""
-    package = _package_dir(project)
-    candidates = (package / "workers" / f"{project.task_name}.py", package / "workers.py")
-    source = next((p.read_text() for p in candidates if p.is_file()), "")
+    marker = f'task_definition_name="{project.task_name}"'
+    modules = sorted((_package_dir(project) / "workers").glob("*.py"))
+    source = next((text for text in (m.read_text() for m in modules) if marker in text), "")
+    if not source:
+        raise RuntimeError(f"no module in {project.package}/workers declares the task {project.task_name}")
     found = {"thread_count": 1, "poll_interval_millis": 100}
     for name in found:
         match = re.search(rf"@worker_task\([^)]*\b{name}=(\d+)", source)
@@ -86,16 +84,8 @@ def decorator_defaults(project: BakedProject) -> dict[str, int]:
 
 
 def add_worker(project: BakedProject, task: str, module_source: str, description: str, input_keys: list[str]) -> None:
-    """Write the worker module, append it to WORKERS, and add its task definition and a one-task workflow."""
-    workers = _package_dir(project) / "workers"
-    init = workers / "__init__.py"
-    if not init.is_file() or not re.search(r"^WORKERS\b", init.read_text(), re.MULTILINE):
-        raise Unsupported(f"the generated project has no {init.relative_to(project.path)} with a WORKERS list")
-    (workers / f"{task}.py").write_text(module_source)
-    with init.open("a") as source:
-        source.write(f"\nfrom .{task} import {task}  # noqa: E402 (added by the benchmark)\n")
-        source.write(f"\nWORKERS = [*WORKERS, {task}]\n")
-
+    """Add the worker module to WORKERS, its task definition, and a one-task workflow to start it."""
+    project.add_worker(task, module_source, task)
     definitions = _package_dir(project) / "definitions"
     generated = json.loads((definitions / "tasks" / f"{project.task_name}.json").read_text())
     definition = {**generated, "name": task, "description": description, "inputKeys": input_keys, "outputKeys": []}

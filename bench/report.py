@@ -67,7 +67,7 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
     """The targets of docs/benchmark.md, each from per-round values of this run."""
 
     def why(*workloads: str) -> str:
-        reasons = [f"{w}: {not_measured[w]}" for w in workloads if w in not_measured]
+        reasons = [f"{w}: not measured, {not_measured[w]}" for w in workloads if w in not_measured]
         return "; ".join(reasons) or f"no round ran {' and '.join(workloads)} with every client it needs"
 
     def tps(workload: str, client: str) -> str:
@@ -270,7 +270,7 @@ def markdown(
         "",
     ]
     if not_measured:
-        parts += ["Not measured:", "", *(f"- {w}: {reason}" for w, reason in not_measured.items()), ""]
+        parts += ["Not measured:", "", *(f"- {key}: {reason}" for key, reason in not_measured.items()), ""]
     parts += [
         "## Results",
         "",

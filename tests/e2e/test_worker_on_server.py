@@ -2,6 +2,7 @@
 doctor, bad input and bad configuration. (Stopping, outages, domains and auth: test_worker_lifecycle.py.)"""
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,15 +119,17 @@ def test_doctor_passes_with_a_running_worker(project: BakedProject, worker: Work
 
 
 def test_no_worker_found_exits_non_zero(project: BakedProject) -> None:
-    runner = project.path / "src" / project.package / "runner.py"
-    original = runner.read_text()
-    runner.write_text(original.replace("WORKER_MODULES = [", "WORKER_MODULES: list[str] = []  # [", 1))
+    listing = project.path / "src" / project.package / "workers" / "__init__.py"
+    original = listing.read_text()
+    emptied = re.sub(r"\nWORKERS = \[.*?\]", "\nWORKERS: list[object] = []", original, count=1, flags=re.DOTALL)
+    assert emptied != original, f"no `WORKERS = [` list in {listing}"
+    listing.write_text(emptied)
     try:
         result = project.cli("worker", timeout=60)
     finally:
-        runner.write_text(original)
+        listing.write_text(original)
     assert result.returncode == 1
-    assert "no worker found" in result.stdout + result.stderr
+    assert "no worker listed" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

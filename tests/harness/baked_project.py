@@ -88,6 +88,16 @@ class BakedProject:
             )
         return self
 
+    def add_worker(self, module: str, source: str, function: str) -> None:
+        """Add a worker the way the project's README says: a module in `workers/`, listed in WORKERS."""
+        workers = self.path / "src" / self.package / "workers"
+        (workers / f"{module}.py").write_text(source)
+        listing = workers / "__init__.py"
+        text = listing.read_text()
+        text, count = re.subn(r"(\nWORKERS = \[\n)", rf"\nfrom .{module} import {function}\n\1    {function},\n", text)
+        assert count == 1, f"no `WORKERS = [` list in {listing}"
+        listing.write_text(text)
+
     def _check(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(command, cwd=self.path, capture_output=True, text=True, check=False, **kwargs)
         if result.returncode != 0:

@@ -1,7 +1,6 @@
 """Add a second, slow worker to a baked project the way its README says, so tests have tasks in flight."""
 
 import json
-import re
 
 from tests.harness.baked_project import BakedProject
 
@@ -24,12 +23,7 @@ def slow_task(seconds: float = 1.0, n: int = 0) -> dict[str, object]:
 
 def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:
     package = project.path / "src" / project.package
-    (package / "slow.py").write_text(WORKER_MODULE)
-    runner = package / "runner.py"
-    text = runner.read_text()
-    text, count = re.subn(r"(WORKER_MODULES = \[[^\]]*)\]", r'\1, f"{__package__}.slow"]', text)
-    assert count == 1, "WORKER_MODULES not found in runner.py"
-    runner.write_text(text)
+    project.add_worker("slow", WORKER_MODULE, SLOW_TASK)
     task = {
         "name": SLOW_TASK,
         "ownerEmail": "tests@example.com",

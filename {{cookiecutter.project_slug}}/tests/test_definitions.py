@@ -1,14 +1,12 @@
 """Definitions and workers must agree: the server routes tasks by name alone."""
 
-import importlib
 import inspect
 from typing import Any
 
 import pytest
-from conductor.client.automator.task_handler import get_registered_workers
 
 from {{ cookiecutter.package_name }}.definitions import example_input, task_definitions, workflow_definitions
-from {{ cookiecutter.package_name }}.runner import WORKER_MODULES
+from {{ cookiecutter.package_name }}.registry import served_workers
 
 RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
 TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
@@ -16,9 +14,7 @@ TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
 
 def decorated_workers() -> dict[str, Any]:
     """Every @worker_task the worker command would serve, by task name."""
-    for module in WORKER_MODULES:
-        importlib.import_module(module)
-    return {worker.get_task_definition_name(): worker.execute_function for worker in get_registered_workers()}
+    return {worker.get_task_definition_name(): worker.execute_function for worker in served_workers()}
 
 
 def test_every_worker_has_a_definition_and_every_definition_a_worker() -> None:

@@ -24,9 +24,6 @@ from . import health
 from .config import ConfigError, Settings
 from .server import ConductorServer
 
-# Worker modules are imported explicitly: a module nobody imports registers no worker.
-WORKER_MODULES = [f"{__package__}.workers"]
-
 log = logging.getLogger(__name__)
 
 
@@ -163,19 +160,20 @@ def serve(settings: Settings) -> int:
 
     from conductor.client.automator.task_handler import TaskHandler  # slow: after the handlers
 
+    from .registry import served_workers
+
     handler = TaskHandler(
-        workers=[],
+        workers=served_workers(),
         configuration=settings.sdk_configuration(),
         metrics_settings=_start_metrics(settings),
-        scan_for_annotated_workers=True,
-        import_modules=WORKER_MODULES,
+        scan_for_annotated_workers=False,
         event_listeners=[WorkerProcessHooks(settings.health_dir)],
     )
     _stop_idle_log_process(handler)
     handler.metrics_provider_process = None  # served by _start_metrics instead
     names = sorted(worker.get_task_definition_name() for worker in handler.workers)
     if not names:
-        log.error("no worker found in %s: nothing to serve", ", ".join(WORKER_MODULES))
+        log.error("no worker listed in %s.workers.WORKERS: nothing to serve", __package__)
         handler.stop_processes()
         return 1
 

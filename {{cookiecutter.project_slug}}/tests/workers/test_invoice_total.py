@@ -8,7 +8,8 @@ from conductor.client.http.models.task_result_status import TaskResultStatus
 from conductor.client.worker.worker import Worker
 
 from {{ cookiecutter.package_name }}.definitions import example_input
-from {{ cookiecutter.package_name }}.workers import InvalidInput, compute_invoice_total
+from {{ cookiecutter.package_name }}.workers.errors import InvalidInput
+from {{ cookiecutter.package_name }}.workers.invoice_total import compute_invoice_total
 
 TASK_NAME = "{{ cookiecutter.task_definition_name }}"
 WORKFLOW = "{{ cookiecutter.workflow_name }}"

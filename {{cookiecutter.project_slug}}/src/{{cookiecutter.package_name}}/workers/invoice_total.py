@@ -1,27 +1,15 @@
-"""The workers: business logic only. Each function serves one Conductor task.
-
-Rules the SDK imposes (conductor-python 2.0): workers are module-level functions in an importable
-module (worker processes are spawned and re-import them), and this module must not use
-``from __future__ import annotations`` (the SDK maps inputs by evaluated type hints).
-
-A worker is stateless and idempotent: the server may deliver the same task again after a timeout,
-so the same input must give the same result and any side effect must be safe to repeat.
-Retries and timeouts belong to the task definition on the server, not to this code.
-"""
+"""The invoice-total worker: parse the order at the boundary, then pure arithmetic."""
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from conductor.client.worker.exception import NonRetryableException
 from conductor.client.worker.worker_task import worker_task
+
+from .errors import InvalidInput
 
 CENT = Decimal("0.01")
 DEFAULT_CURRENCY = "USD"
 MAX_ITEMS = 1000
-
-
-class InvalidInput(NonRetryableException):
-    """Bad input can never succeed on retry: the task ends FAILED_WITH_TERMINAL_ERROR with this reason."""
 
 
 @dataclass(frozen=True)
