@@ -26,8 +26,10 @@ RECOVERY_SECONDS = 150
 
 
 def generated_definition(project: BakedProject) -> dict[str, Any]:
-    path = project.path / "src" / project.package / "definitions" / "tasks" / f"{TASK}.json"
-    return dict(json.loads(path.read_text()))
+    """The task's definition as `register` sends it: task-defaults.json, then the task's own file."""
+    definitions = project.path / "src" / project.package / "definitions"
+    defaults = json.loads((definitions / "task-defaults.json").read_text())
+    return {**defaults, **json.loads((definitions / "tasks" / f"{TASK}.json").read_text())}
 
 
 @pytest.fixture(scope="module")
