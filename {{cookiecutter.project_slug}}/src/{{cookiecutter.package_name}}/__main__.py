@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 
 from .config import ConfigError, Settings, configure_logging, load_env_file, load_settings
-from .server import ServerError
 
 log = logging.getLogger(__package__)
 
@@ -124,7 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    except ServerError as error:
+    except Exception as error:
+        # Imported here: `worker`'s supervisor stays free of the HTTP client (its worker processes check the server).
+        from .server import ServerError
+
+        if not isinstance(error, ServerError):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 1
 
