@@ -72,3 +72,13 @@ def test_bad_input_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         main(["run-workflow", "--input", "[1, 2]"])
     assert exit_.value.code == 2
     assert "must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["worker"], ["register"], ["run-workflow"], ["doctor"], ["health"]])
+def test_help_is_plain_text(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m {{ cookiecutter.package_name }}")
+    assert "`" not in shown

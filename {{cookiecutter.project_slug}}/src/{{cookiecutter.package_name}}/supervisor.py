@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 from . import health
-from .config import ConfigError, Settings, load_process_layout
+from .config import ConfigError, Settings, load_process_layout, unknown_task_variables
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
@@ -95,9 +95,10 @@ class Supervisor:
             slot.tasks = plan[0]
             self.slots += [Slot(number, tasks) for number, tasks in enumerate(plan) if number > 0]
             health.record_plan(self.settings.health_dir, plan)
-            log.info(
-                "serving tasks %s in %d worker process(es)", ", ".join(sorted({t for p in plan for t in p})), len(plan)
-            )
+            names = sorted({task for tasks in plan for task in tasks})
+            log.info("serving tasks %s in %d worker process(es)", ", ".join(names), len(plan))
+            for line in unknown_task_variables(os.environ, names):
+                log.warning("%s", line)  # a misspelled task name in a CONDUCTOR_WORKER_<TASK>_* variable
             for later in self.slots[1:]:
                 self.start(later)
         if "serving" in message:

@@ -127,13 +127,13 @@ class WorkerHost:
 def preflight(settings: Settings) -> None:
     """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
 
-    Raises ServerError if the server does not answer at all or rejects the credentials. Once
+    Raises ServerError if the server does not answer as Conductor or rejects the credentials. Once
     running, the SDK rides out server outages by itself with backoff.
     """
     from .server import ConductorServer
 
     with ConductorServer(settings) as server:
-        server.health()
+        server.check_is_conductor()
         server.token()
 
 
