@@ -21,6 +21,7 @@ from tests.harness.slow_worker import (
     SLOW_ASYNC_WORKFLOW,
     SLOW_TASK,
     SLOW_WORKFLOW,
+    add_crashing_worker,
     add_quick_workers,
     add_slow_worker,
 )
@@ -42,6 +43,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
     baked = bake(tmp_path_factory.mktemp("lifecycle"), project_name="Lifecycle Worker", task_definition_name=TASK)
     add_slow_worker(baked, response_timeout_seconds=RESPONSE_TIMEOUT_SECONDS)
     add_quick_workers(baked, QUICK_TYPES)
+    add_crashing_worker(baked)
     baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS)}
     baked.install()
     assert baked.cli("register").returncode == 0
@@ -173,13 +175,24 @@ def test_a_killed_worker_process_is_restarted_and_its_tasks_completed(
     assert process.stop() == 0, process.log()
 
 
+def test_a_worker_process_that_keeps_dying_stops_the_worker_with_one_line(
+    project: BakedProject, health_env: dict[str, str], workers: list[WorkerProcess]
+) -> None:
+    process = start(project, workers, {**health_env, "TEST_CRASH_EXIT_STATUS": "70"}, "crashing.log", poll=False)
+    assert process.process.wait(timeout=180) == 1, process.log()
+    log = process.log()
+    assert log.count("exited with status 70: restarting in") == 5, log
+    assert "exited 6 times in a row, last with status 70: giving up" in log
+    assert project.cli("health", env=health_env).returncode == 1
+
+
 def test_two_replicas_one_killed_under_load_every_workflow_completes(
     project: BakedProject, conductor: ConductorServer, tmp_path: Path, workers: list[WorkerProcess]
 ) -> None:
     first = start(project, workers, {"WORKER_HEALTH_DIR": str(tmp_path / "a")}, "replica-a.log")
     second = start(project, workers, {"WORKER_HEALTH_DIR": str(tmp_path / "b")}, "replica-b.log")
-    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 1.0, "n": n}) for n in range(30)]
-    wait_until_in_progress(conductor, ids, 6)
+    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 2.0, "n": n}) for n in range(40)]
+    wait_until_in_progress(conductor, ids, 4)
     for pid in [first.process.pid, *first.descendants()]:  # the whole replica, as a lost node
         os.kill(pid, signal.SIGKILL)
     first.process.wait()

@@ -4,6 +4,7 @@ doctor, bad input and bad configuration. (Stopping, outages, domains and auth: t
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,9 +140,13 @@ def test_bad_configuration_is_one_line_naming_the_variable(
 
 
 @pytest.mark.parametrize("command", ["worker", "register", "run-workflow"])
-def test_unreachable_server_is_one_line_naming_the_variable(project: BakedProject, command: str) -> None:
+def test_unreachable_server_is_one_line_naming_the_variable(
+    project: BakedProject, command: str, tmp_path: Path
+) -> None:
     args = ("--workflow", project.workflow_name) if command == "run-workflow" else ()
-    result = project.cli(command, *args, env={"CONDUCTOR_SERVER_URL": "http://127.0.0.1:9/api"}, timeout=60)
+    # A health directory of its own: the module's running worker owns the project's default one.
+    env = {"CONDUCTOR_SERVER_URL": "http://127.0.0.1:9/api", "WORKER_HEALTH_DIR": str(tmp_path / "health")}
+    result = project.cli(command, *args, env=env, timeout=60)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert lines == [lines[0]] and "CONDUCTOR_SERVER_URL" in lines[0] and "127.0.0.1:9" in lines[0]

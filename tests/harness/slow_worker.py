@@ -101,3 +101,42 @@ def add_quick_workers(project: BakedProject, count: int) -> list[str]:
         _task_definition(project, name, 30, ["n"])
     _workflow(project, MANY_WORKFLOW, names, ["n"])
     return names
+
+
+CRASH_MODULE = '''"""A worker process that dies on its own when TEST_CRASH_EXIT_STATUS is set: for restart tests.
+
+It dies once this process has polled (its heartbeat for crash_probe is newer than the process), so
+each death comes after the worker process started serving.
+"""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from conductor.client.worker.worker_task import worker_task
+
+LOADED_AT = time.time()
+
+
+def _crash_after_first_poll() -> None:
+    health_dir = Path(os.environ["WORKER_HEALTH_DIR"])
+    while not any(beat.stat().st_mtime > LOADED_AT for beat in health_dir.glob("*.crash_probe.beat")):
+        time.sleep(0.1)
+    os._exit(int(os.environ["TEST_CRASH_EXIT_STATUS"]))
+
+
+if os.environ.get("TEST_CRASH_EXIT_STATUS"):
+    threading.Thread(target=_crash_after_first_poll, daemon=True).start()
+
+
+@worker_task(task_definition_name="crash_probe", thread_count=1)
+def crash_probe() -> dict[str, object]:
+    return {}
+'''
+
+
+def add_crashing_worker(project: BakedProject) -> None:
+    """`crash_probe`: its module ends the worker process after its first poll when TEST_CRASH_EXIT_STATUS is set."""
+    _add_module(project, "crash", CRASH_MODULE, ["crash_probe"])
+    _task_definition(project, "crash_probe", 30, [])

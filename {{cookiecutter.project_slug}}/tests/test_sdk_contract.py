@@ -34,18 +34,22 @@ from {{ cookiecutter.package_name }}.worker_host import DRAINED, WorkerHost
 
 SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
 KINDS = (SYNC_TASK, ASYNC_TASK)
+# Tasks with `hold` run until this is set: still running when the drain starts, however slow the machine.
+RELEASE = threading.Event()
 
 
 @worker_task(task_definition_name=SYNC_TASK, thread_count=4)
-def sync_worker(seconds: float = 0.0) -> dict[str, float]:
-    time.sleep(seconds)
-    return {"slept": seconds}
+def sync_worker(hold: bool = False) -> dict[str, bool]:
+    if hold:
+        RELEASE.wait(timeout=30)
+    return {"held": hold}
 
 
 @worker_task(task_definition_name=ASYNC_TASK, thread_count=4)
-async def async_worker(seconds: float = 0.0) -> dict[str, float]:
-    await asyncio.sleep(seconds)
-    return {"slept": seconds}
+async def async_worker(hold: bool = False) -> dict[str, bool]:
+    while hold and not RELEASE.is_set():
+        await asyncio.sleep(0.01)
+    return {"held": hold}
 
 
 def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
@@ -139,11 +143,11 @@ class StandIn(ThreadingHTTPServer):
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.type_of: dict[str, str] = {}
-        self.batches = {kind: [self.task(kind, f"{kind}-{n}", 0.2) for n in (1, 2)] for kind in KINDS}
+        self.batches = {kind: [self.task(kind, f"{kind}-{n}", hold=False) for n in (1, 2)] for kind in KINDS}
         # Still running when the drain starts: its result must go to the v1 update.
-        self.next_tasks = {kind: self.task(kind, f"{kind}-next", 1.5) for kind in KINDS}
+        self.next_tasks = {kind: self.task(kind, f"{kind}-next", hold=True) for kind in KINDS}
 
-    def task(self, kind: str, task_id: str, seconds: float) -> dict[str, object]:
+    def task(self, kind: str, task_id: str, hold: bool) -> dict[str, object]:
         self.type_of[task_id] = kind
         return {
             "taskId": task_id,
@@ -151,7 +155,7 @@ class StandIn(ThreadingHTTPServer):
             "taskDefName": kind,
             "workflowInstanceId": "wf",
             "status": "IN_PROGRESS",
-            "inputData": {"seconds": seconds},
+            "inputData": {"hold": hold},
         }
 
     def record(self, what: str, detail: str) -> None:
@@ -175,6 +179,7 @@ def stand_in() -> Iterator[StandIn]:
 def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_in: StandIn, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
     settings = replace(Settings(), server_url=url, health_dir=tmp_path)
+    RELEASE.clear()
     host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, async_worker]), None)
     host.start()
     deadline = time.monotonic() + 20
@@ -183,7 +188,8 @@ def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_i
         assert time.monotonic() < deadline, stand_in.seen()
         time.sleep(0.01)
     drain_started = len(stand_in.seen())
-    assert host.drain(grace_seconds=10) == DRAINED
+    threading.Timer(0.3, RELEASE.set).start()  # the held tasks finish while the drain waits for them
+    assert host.drain(grace_seconds=20) == DRAINED
     assert host.stopped_runners() == [thread.name for thread in host.threads], "runners still running"
 
     during_drain = stand_in.seen()[drain_started:]

@@ -8,7 +8,6 @@ import time
 from collections.abc import Sequence
 
 from .config import ConfigError, Settings, configure_logging, load_env_file, load_settings
-from .server import ServerError
 
 log = logging.getLogger(__package__)
 
@@ -135,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    except ServerError as error:
+    except Exception as error:
+        # Imported here: `worker`'s supervisor stays free of the HTTP client (its worker processes check the server).
+        from .server import ServerError
+
+        if not isinstance(error, ServerError):
+            raise
         for line in str(error).splitlines():  # e.g. each reason the server refused a definition for
             print(f"error: {line}", file=sys.stderr)
         return 1

@@ -26,7 +26,6 @@ from typing import Any
 
 from . import health
 from .config import ConfigError, Settings, load_process_layout, unknown_task_variables
-from .server import ConductorServer
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
@@ -34,19 +33,9 @@ STABLE_SECONDS = 60.0
 EXIT_MARGIN_SECONDS = 5.0
 HOST_BAD_CONFIG = 2
 HOST_ABANDONED = 3
+HOST_NO_SERVER = 4
 
 log = logging.getLogger(__name__)
-
-
-def preflight(settings: Settings) -> None:
-    """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
-
-    Raises ServerError if the server does not answer as Conductor or rejects the credentials. Once
-    running, the SDK rides out server outages by itself with backoff.
-    """
-    with ConductorServer(settings) as server:
-        server.check_is_conductor()
-        server.token()
 
 
 def _describe(status: int) -> str:
@@ -133,6 +122,8 @@ class Supervisor:
                 slot.process = None
                 if status == HOST_BAD_CONFIG:
                     return HOST_BAD_CONFIG  # the process printed the one line
+                if status == HOST_NO_SERVER:
+                    return 1  # the same: the server did not answer or refused the credentials
                 if not slot.serving:
                     log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
                     return 1
@@ -234,11 +225,6 @@ def serve(settings: Settings) -> int:
         supervisor = Supervisor(settings, metrics_dir if settings.metrics_port is not None else None)
         supervisor_ref.append(supervisor)
         supervisor.start(supervisor.slots[0])
-        try:
-            preflight(settings)  # while the first worker process loads the SDK
-        except BaseException:
-            supervisor.drain()
-            raise
         failed = supervisor.watch(stop)
         clean = supervisor.drain()
     finally:

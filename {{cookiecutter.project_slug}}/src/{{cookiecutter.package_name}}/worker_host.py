@@ -5,7 +5,7 @@ Started by the `worker` command (`supervisor.py`) as `python -m <package>.worker
 command of its own. It writes one JSON line per event to the pipe `--report-fd` names.
 
 Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration,
-3 the grace ran out with tasks still running (they are named in the log).
+3 the grace ran out with tasks still running (they are named in the log), 4 no server (preflight).
 """
 
 import argparse
@@ -25,7 +25,7 @@ from . import health
 from .config import ConfigError, Settings, configure_logging, load_process_layout, load_settings
 from .task_ledger import TaskLedger
 
-DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
+DRAINED, FAILED, BAD_CONFIG, ABANDONED, NO_SERVER = 0, 1, 2, 3, 4
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,19 @@ class WorkerHost:
         return DRAINED
 
 
+def preflight(settings: Settings) -> None:
+    """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
+
+    Raises ServerError if the server does not answer as Conductor or rejects the credentials. Once
+    running, the SDK rides out server outages by itself with backoff.
+    """
+    from .server import ConductorServer
+
+    with ConductorServer(settings) as server:
+        server.check_is_conductor()
+        server.token()
+
+
 def _report(pipe: IO[str] | None, **message: object) -> None:
     if pipe is not None:
         pipe.write(json.dumps(message) + "\n")
@@ -167,10 +180,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     report = os.fdopen(args.report_fd, "w") if args.report_fd is not None else None
     parent = os.getppid()
+    from .server import ServerError
+
     try:
         settings = load_settings()
         configure_logging()
+        if args.tasks is None:  # the first process checks the server once, for all
+            preflight(settings)
         workers = _my_workers(args, report)
+    except ServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return NO_SERVER
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return BAD_CONFIG
