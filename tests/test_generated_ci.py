@@ -456,7 +456,7 @@ def test_deploy_gets_each_secret_it_uses_passed_by_name(project: BakedProject) -
 
 
 def test_the_permissions_of_each_key_are_documented(project: BakedProject) -> None:
-    readme = (project.path / "README.md").read_text()
+    readme = (project.path / "docs" / "deploying.md").read_text()
     env_example = (project.path / ".env.example").read_text()
     deploy = (project.path / ".github" / "workflows" / "deploy.yml").read_text()
     for text in (readme, env_example, deploy):
@@ -468,8 +468,10 @@ def test_the_permissions_of_each_key_are_documented(project: BakedProject) -> No
 
 def test_readme_explains_ci_cd_and_kubernetes_when_chosen(project: BakedProject) -> None:
     readme = (project.path / "README.md").read_text()
-    assert "## CI/CD" in readme
-    assert ("## Kubernetes" in readme) is project.answers["kubernetes"]
+    assert "[docs/deploying.md](docs/deploying.md)" in readme
+    deploying = (project.path / "docs" / "deploying.md").read_text()
+    assert "## CI/CD" in deploying
+    assert ("## Kubernetes" in deploying) is project.answers["kubernetes"]
 
 
 # ---- the launch hook, run with a stand-in kubectl

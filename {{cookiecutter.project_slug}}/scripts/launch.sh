@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Launch IMAGE as the running worker: the "launch" half of deploy.yml, which runs this after
 # `register`. It is the one place that knows where the worker runs; replace its body to run the
-# worker somewhere else (see README, "CI/CD").
+# worker somewhere else (see docs/deploying.md, "CI/CD").
 #   scripts/launch.sh ghcr.io/OWNER/REPO:SHA
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ trap 'rm -rf "$work"' EXIT
 export KUBECONFIG=$work/kubeconfig
 
 if ! kubectl -n "$namespace" get secret "$name-conductor" >/dev/null; then
-  echo "error: the Secret $name-conductor is missing in namespace $namespace; create it first (README, Kubernetes)" >&2
+  echo "error: the Secret $name-conductor is missing in namespace $namespace; create it first (docs/deploying.md, Kubernetes)" >&2
   exit 1
 fi
 
@@ -89,5 +89,5 @@ echo "launched $image in namespace $namespace"
 # environment (CONDUCTOR_SERVER_URL, CONDUCTOR_AUTH_KEY, CONDUCTOR_AUTH_SECRET), for example
 #   aws ecs update-service ... / gcloud run deploy ... / ssh host docker compose up -d
 # and a stop that sends SIGTERM and waits longer than WORKER_SHUTDOWN_GRACE_SECONDS (25 s).
-echo "::notice title=launch::definitions registered; $image was not started because scripts/launch.sh has no launch target yet (README, CI/CD)"
+echo "::notice title=launch::definitions registered; $image was not started because scripts/launch.sh has no launch target yet (docs/deploying.md, CI/CD)"
 {%- endif %}

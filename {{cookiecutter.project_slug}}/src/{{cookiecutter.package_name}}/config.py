@@ -188,7 +188,8 @@ def unknown_task_variables(env: Mapping[str, str], task_names: list[str]) -> lis
     known = {name.upper(): name for name in task_names}
     lines = []
     for name in sorted(env):
-        scope, prop = worker_variable(name) or (None, "") if name.startswith(WORKER_PREFIX) else (None, "")
+        parsed = worker_variable(name) if name.startswith(WORKER_PREFIX) else None
+        scope, prop = parsed or (None, "")
         if scope is None or scope == "ALL" or scope.upper() in known:
             continue
         closest = _closest(scope.upper(), [*known, "ALL"])
