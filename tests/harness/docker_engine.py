@@ -246,6 +246,15 @@ class DockerEngine:
 # ------------------------------------------------------------------------------------------ stand-in images
 
 
+def pull(engine: DockerEngine, tag: str, timeout: float = 600) -> str | None:
+    """Pull `tag` from its registry: None once it is local, else the registry's one-line reason."""
+    result = engine.docker("pull", "--quiet", tag, check=False, timeout=timeout)
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+    return lines[-1] if lines else f"docker pull exited {result.returncode}"
+
+
 def base_rootfs_tarball() -> Path:
     """The debootstrapped bookworm minbase rootfs (python3, venv, CA store), built once and cached."""
     key = hashlib.sha256(json.dumps([DEBIAN_SUITE, DEBIAN_MIRROR, BASE_PACKAGES]).encode()).hexdigest()[:12]
