@@ -209,7 +209,9 @@ def measure(
     try:
         if workload.idle_first:
             if not wait_polling(api, workload.task_types, launched, timeout):
-                raise RuntimeError(f"{tag} not every task type was polled within {timeout:.0f} s")
+                result["error"] = f"not every task type was polled within {timeout:.0f} s"
+                log(f"{tag} {result['error']}")
+                return result
             polling = time.time()
             result["all_polling_s"] = polling - launched
             time.sleep(IDLE_WINDOW_S)
