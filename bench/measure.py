@@ -113,8 +113,10 @@ def fetch_tasks(api: str, ids: list[str]) -> list[dict[str, Any]]:
 
     def one(workflow_id: str) -> dict[str, Any]:
         workflow = rest().request("GET", f"/workflow/{workflow_id}", params={"includeTasks": "true"})
-        task = workflow["tasks"][0] if workflow.get("tasks") else {}
+        attempts = workflow.get("tasks") or [{}]
+        task = attempts[-1]  # the last attempt: an earlier one may have timed out or failed and been retried
         return {
+            "attempts": len(attempts),
             "workflow_status": workflow.get("status"),
             "status": task.get("status"),
             "scheduled": task.get("scheduledTime") or 0,
@@ -223,7 +225,8 @@ def measure(
         if not drained:
             terminate(api, backlog)
         done = [t for t in tasks if t["status"] == "COMPLETED" and t["started"] and t["ended"]]
-        result.update(backlog=workload.backlog, backlog_completed=len(done), drained=drained)
+        retried = sum(t["attempts"] > 1 for t in tasks)
+        result.update(backlog=workload.backlog, backlog_completed=len(done), drained=drained, retried=retried)
         if done:
             result.update(drain_stats(done))
             if not workload.idle_first:
@@ -232,7 +235,8 @@ def measure(
             result["cpu"] = window.as_dict() if window else None
         result["load_rss_bytes"] = sampler.peak_rss
         log(
-            f"{tag} drained {len(done)}/{workload.backlog}: {result.get('tasks_per_s', float('nan')):.1f} tasks/s"
+            f"{tag} drained {len(done)}/{workload.backlog} ({retried} retried): "
+            f"{result.get('tasks_per_s', float('nan')):.1f} tasks/s"
             + (f", first task after {result['first_poll_s']:.2f} s" if "first_poll_s" in result else "")
             + (f"; {result['cpu']['bound']}" if result.get("cpu") else "")
         )

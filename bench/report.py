@@ -177,8 +177,8 @@ def results_table(results: list[Row]) -> str:
     lines = [
         "| workload | client | settings | rounds | tasks/s | sched→started p50 / p95 / p99 (ms) "
         "| sched→completed p50 / p95 / p99 (ms) | peak RSS (MB) | idle RSS (MB) | PSS (MB) | processes "
-        "| start → first task (s) | stalls left out (n / s) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| start → first task (s) | retried | stalls left out (n / s) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         if r["workload"] == "import":
@@ -186,13 +186,15 @@ def results_table(results: list[Row]) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())
         started = " / ".join(_num(r.get(f"start_p{q}_ms")) for q in (50, 95, 99))
         completed = " / ".join(_num(r.get(f"complete_p{q}_ms")) for q in (50, 95, 99))
-        drained = "" if r.get("drained", True) else f" (only {r.get('backlog_completed')}/{r.get('backlog')})"
+        complete = r.get("drained", True) and r.get("backlog_completed") == r.get("backlog")
+        drained = "" if complete else f" (only {r.get('backlog_completed')}/{r.get('backlog')})"
         lines.append(
             f"| {r['workload']} | {r['client']} | {settings} | {r['rounds']} "
             f"| {_spread(r.get('tasks_per_s'), 1)}{drained} | {started} | {completed} "
             f"| {_spread(r.get('peak_rss_bytes'), 0, MB)} | {_spread(r.get('idle_rss_bytes'), 0, MB)} "
             f"| {_spread(r.get('pss_bytes'), 0, MB)} | {r.get('processes', 'n/a')} "
-            f"| {_spread(r.get('first_poll_s'), 2)} | {r.get('stalls', 0)} / {_num(r.get('stalled_s', 0.0))} |"
+            f"| {_spread(r.get('first_poll_s'), 2)} | {r.get('retried', 0)} "
+            f"| {r.get('stalls', 0)} / {_num(r.get('stalled_s', 0.0))} |"
         )
     return "\n".join(lines)
 

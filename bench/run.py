@@ -100,7 +100,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated: {', '.join(WORKLOADS)}")
     parser.add_argument("--clients", default="limit,ours,anchor", help="comma-separated: limit, ours, anchor")
     parser.add_argument("--rounds", type=int, help="each client runs this many times, order alternating (default 3)")
-    parser.add_argument("--warmup", type=int, help="unrecorded drains per workload first (default 1)")
+    parser.add_argument("--warmup", type=int, help="unrecorded drains before anything else (default 1)")
     for name in ("noop", "io", "async", "types1", "types10"):
         default = FULL["backlog"][name]
         parser.add_argument(f"--backlog-{name}", type=int, help=f"tasks queued per drain (default {default})")
@@ -268,13 +268,15 @@ def warm_up_and_sweep(
     workloads: dict[str, Workload],
     work: Path,
 ) -> tuple[list[Row], dict[str, dict[str, int]]]:
-    """One unrecorded drain per throughput workload, then the limit's grid; returns the grid rows and the
-    best point per workload."""
+    """Unrecorded drains to warm the server's JVM up (once: its code paths are the same for every task type),
+    then the limit's grid per workload; returns the grid rows and the best point per workload."""
     sweeps: list[Row] = []
     chosen: dict[str, dict[str, int]] = {}
+    warm_ups = args.warmup
     for name, workload in workloads.items():
         baked = projects[PROJECT_BY_WORKLOAD[name]]
-        for _ in range(args.warmup if name in args.grid else 0):
+        while warm_ups and name in args.grid:
+            warm_ups -= 1
             log(f"warm-up: {name}, not recorded")
             warm = worker_client("warm-up", "not recorded", baked, api, _paused(name), {})
             measure(api, workload, warm, args.rate, args.phase_timeout, log, server_pid, paced=False)
@@ -376,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "server": f"Conductor OSS {SERVER_VERSION} boot jar, SQLite, same machine (loopback)",
         "load average (1 min) before / after": f"{load_before[0]:.2f} / {load_after[0]:.2f}",
         "run time": f"{time.time() - began:.0f} s",
-        "rounds": f"{args.rounds} (client order rotates), after {args.warmup} warm-up drain(s) per workload",
+        "rounds": f"{args.rounds} (client order rotates), after {args.warmup} warm-up drain(s)",
         "counts": "backlogs "
         + ", ".join(f"{w} {n}" for w, n in args.backlog.items() if w in args.workloads)
         + f"; latency phase {args.paced} no-op tasks at {args.rate:g}/s",
