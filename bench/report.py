@@ -96,7 +96,7 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             True,
             paired_ratios(rounds, ("async", "ours"), ("async", "limit"), tasks_per_s),
             f"medians {tps('async', 'ours')} vs {tps('async', 'limit')} tasks/s; "
-            f"worker tree of {async_processes} processes (root included)",
+            f"{async_processes} processes in the tree (the `worker` command included)",
             why("async"),
         ),
         _check(

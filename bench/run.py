@@ -54,7 +54,7 @@ IMPORT_PROBE = (
 FULL = {
     "rounds": 3,
     "warmup": 1,
-    "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 300, "types10": 300},
+    "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 100, "types10": 100},
     "paced": 60,
     "grid": {"noop": "8,16,32x1,4", "io": "16,32x1,4", "async": "16,32x4,8"},
 }
