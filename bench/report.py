@@ -163,6 +163,22 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     ]
 
 
+def limit_warnings(rounds: list[Row]) -> list[str]:
+    """Rounds in which a worker drained faster than the limit: there, the limit was no ceiling."""
+    warnings = []
+    for workload in ("noop", "io", "async"):
+        limits = rows_of(rounds, workload, "limit")
+        for client in ("ours", "anchor"):
+            for number, row in sorted(rows_of(rounds, workload, client).items()):
+                mine, limit = row.get("tasks_per_s"), (limits.get(number) or {}).get("tasks_per_s")
+                if isinstance(mine, float) and isinstance(limit, float) and mine > limit:
+                    warnings.append(
+                        f"{workload}, round {number}: {client} drained {mine:.1f} tasks/s, the limit {limit:.1f}; "
+                        "the limit was no ceiling there (widen its grid, or read that round as noise)"
+                    )
+    return warnings
+
+
 def targets_table(found: list[Check]) -> str:
     lines = [
         "| measure | target | median (min-max) over rounds | verdict | details |",
@@ -271,6 +287,9 @@ def markdown(
         *(f"- {name}: {'n/a' if s is None else s.text(2, 'x')}" for name, s in other_ratios(rounds)),
         "",
     ]
+    warnings = limit_warnings(rounds)
+    if warnings:
+        parts += ["**The limit was beaten:**", "", *(f"- {line}" for line in warnings), ""]
     if not_measured:
         parts += ["Not measured:", "", *(f"- {key}: {reason}" for key, reason in not_measured.items()), ""]
     parts += [
@@ -299,6 +318,7 @@ def markdown(
 def summary_text(rounds: list[Row], not_measured: dict[str, str]) -> str:
     lines = [f"{c.verdict}: {c.name} {c.target}: {c.value()} ({c.detail})" for c in checks(rounds, not_measured)]
     lines += [f"{name}: {'n/a' if s is None else s.text(2, 'x')}" for name, s in other_ratios(rounds)]
+    lines += [f"warning: {line}" for line in limit_warnings(rounds)]
     return "\n".join(lines)
 
 
