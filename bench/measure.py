@@ -226,7 +226,16 @@ def measure(
             terminate(api, backlog)
         done = [t for t in tasks if t["status"] == "COMPLETED" and t["started"] and t["ended"]]
         retried = sum(t["attempts"] > 1 for t in tasks)
-        result.update(backlog=workload.backlog, backlog_completed=len(done), drained=drained, retried=retried)
+        # Under heavy load the server now and then fails a workflow itself ("Error scheduling tasks"):
+        # no client ever saw its task. Counted apart, so it is not mistaken for a task a client lost.
+        server_failed = sum(t["workflow_status"] == "FAILED" and not t["started"] for t in tasks)
+        result.update(
+            backlog=workload.backlog,
+            backlog_completed=len(done),
+            drained=drained,
+            retried=retried,
+            server_failed=server_failed,
+        )
         if done:
             result.update(drain_stats(done))
             if not workload.idle_first:
@@ -235,7 +244,7 @@ def measure(
             result["cpu"] = window.as_dict() if window else None
         result["load_rss_bytes"] = sampler.peak_rss
         log(
-            f"{tag} drained {len(done)}/{workload.backlog} ({retried} retried): "
+            f"{tag} drained {len(done)}/{workload.backlog} ({retried} retried, {server_failed} failed by the server): "
             f"{result.get('tasks_per_s', float('nan')):.1f} tasks/s"
             + (f", first task after {result['first_poll_s']:.2f} s" if "first_poll_s" in result else "")
             + (f"; {result['cpu']['bound']}" if result.get("cpu") else "")

@@ -203,7 +203,8 @@ def results_table(results: list[Row]) -> str:
         started = " / ".join(_num(r.get(f"start_p{q}_ms")) for q in (50, 95, 99))
         completed = " / ".join(_num(r.get(f"complete_p{q}_ms")) for q in (50, 95, 99))
         complete = r.get("drained", True) and r.get("backlog_completed") == r.get("backlog")
-        drained = "" if complete else f" (only {r.get('backlog_completed')}/{r.get('backlog')})"
+        failed = f", {r['server_failed']} failed by the server" if r.get("server_failed") else ""
+        drained = "" if complete else f" (only {r.get('backlog_completed')}/{r.get('backlog')}{failed})"
         lines.append(
             f"| {r['workload']} | {r['client']} | {settings} | {r['rounds']} "
             f"| {_spread(r.get('tasks_per_s'), 1)}{drained} | {started} | {completed} "
