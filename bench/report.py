@@ -96,7 +96,7 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             True,
             paired_ratios(rounds, ("async", "ours"), ("async", "limit"), tasks_per_s),
             f"medians {tps('async', 'ours')} vs {tps('async', 'limit')} tasks/s; "
-            f"worker tree of {async_processes} processes (root included)",
+            f"{async_processes} processes in the tree (the `worker` command included)",
             why("async"),
         ),
         _check(
@@ -163,6 +163,22 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     ]
 
 
+def limit_warnings(rounds: list[Row]) -> list[str]:
+    """Rounds in which a worker drained faster than the limit: there, the limit was no ceiling."""
+    warnings = []
+    for workload in ("noop", "io", "async"):
+        limits = rows_of(rounds, workload, "limit")
+        for client in ("ours", "anchor"):
+            for number, row in sorted(rows_of(rounds, workload, client).items()):
+                mine, limit = row.get("tasks_per_s"), (limits.get(number) or {}).get("tasks_per_s")
+                if isinstance(mine, float) and isinstance(limit, float) and mine > limit:
+                    warnings.append(
+                        f"{workload}, round {number}: {client} drained {mine:.1f} tasks/s, the limit {limit:.1f}; "
+                        "the limit was no ceiling there (widen its grid, or read that round as noise)"
+                    )
+    return warnings
+
+
 def targets_table(found: list[Check]) -> str:
     lines = [
         "| measure | target | median (min-max) over rounds | verdict | details |",
@@ -177,8 +193,8 @@ def results_table(results: list[Row]) -> str:
     lines = [
         "| workload | client | settings | rounds | tasks/s | sched→started p50 / p95 / p99 (ms) "
         "| sched→completed p50 / p95 / p99 (ms) | peak RSS (MB) | idle RSS (MB) | PSS (MB) | processes "
-        "| start → first task (s) | stalls left out (n / s) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| start → first task (s) | retried | stalls left out (n / s) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         if r["workload"] == "import":
@@ -186,13 +202,16 @@ def results_table(results: list[Row]) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())
         started = " / ".join(_num(r.get(f"start_p{q}_ms")) for q in (50, 95, 99))
         completed = " / ".join(_num(r.get(f"complete_p{q}_ms")) for q in (50, 95, 99))
-        drained = "" if r.get("drained", True) else f" (only {r.get('backlog_completed')}/{r.get('backlog')})"
+        complete = r.get("drained", True) and r.get("backlog_completed") == r.get("backlog")
+        failed = f", {r['server_failed']} failed by the server" if r.get("server_failed") else ""
+        drained = "" if complete else f" (only {r.get('backlog_completed')}/{r.get('backlog')}{failed})"
         lines.append(
             f"| {r['workload']} | {r['client']} | {settings} | {r['rounds']} "
             f"| {_spread(r.get('tasks_per_s'), 1)}{drained} | {started} | {completed} "
             f"| {_spread(r.get('peak_rss_bytes'), 0, MB)} | {_spread(r.get('idle_rss_bytes'), 0, MB)} "
             f"| {_spread(r.get('pss_bytes'), 0, MB)} | {r.get('processes', 'n/a')} "
-            f"| {_spread(r.get('first_poll_s'), 2)} | {r.get('stalls', 0)} / {_num(r.get('stalled_s', 0.0))} |"
+            f"| {_spread(r.get('first_poll_s'), 2)} | {r.get('retried', 0)} "
+            f"| {r.get('stalls', 0)} / {_num(r.get('stalled_s', 0.0))} |"
         )
     return "\n".join(lines)
 
@@ -269,6 +288,9 @@ def markdown(
         *(f"- {name}: {'n/a' if s is None else s.text(2, 'x')}" for name, s in other_ratios(rounds)),
         "",
     ]
+    warnings = limit_warnings(rounds)
+    if warnings:
+        parts += ["**The limit was beaten:**", "", *(f"- {line}" for line in warnings), ""]
     if not_measured:
         parts += ["Not measured:", "", *(f"- {key}: {reason}" for key, reason in not_measured.items()), ""]
     parts += [
@@ -297,6 +319,7 @@ def markdown(
 def summary_text(rounds: list[Row], not_measured: dict[str, str]) -> str:
     lines = [f"{c.verdict}: {c.name} {c.target}: {c.value()} ({c.detail})" for c in checks(rounds, not_measured)]
     lines += [f"{name}: {'n/a' if s is None else s.text(2, 'x')}" for name, s in other_ratios(rounds)]
+    lines += [f"warning: {line}" for line in limit_warnings(rounds)]
     return "\n".join(lines)
 
 

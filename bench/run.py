@@ -54,7 +54,7 @@ IMPORT_PROBE = (
 FULL = {
     "rounds": 3,
     "warmup": 1,
-    "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 300, "types10": 300},
+    "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 100, "types10": 100},
     "paced": 60,
     "grid": {"noop": "8,16,32x1,4", "io": "16,32x1,4", "async": "16,32x4,8"},
 }
@@ -100,7 +100,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated: {', '.join(WORKLOADS)}")
     parser.add_argument("--clients", default="limit,ours,anchor", help="comma-separated: limit, ours, anchor")
     parser.add_argument("--rounds", type=int, help="each client runs this many times, order alternating (default 3)")
-    parser.add_argument("--warmup", type=int, help="unrecorded drains per workload first (default 1)")
+    parser.add_argument("--warmup", type=int, help="unrecorded drains before anything else (default 1)")
     for name in ("noop", "io", "async", "types1", "types10"):
         default = FULL["backlog"][name]
         parser.add_argument(f"--backlog-{name}", type=int, help=f"tasks queued per drain (default {default})")
@@ -260,6 +260,76 @@ def best_point(rows: list[Row]) -> tuple[int, int]:
     return best["settings"]["threads"], best["settings"]["batch"]
 
 
+def warm_up_and_sweep(
+    args: argparse.Namespace,
+    api: str,
+    server_pid: int | None,
+    projects: dict[str, BakedProject],
+    workloads: dict[str, Workload],
+    work: Path,
+) -> tuple[list[Row], dict[str, dict[str, int]]]:
+    """Unrecorded drains to warm the server's JVM up (once: its code paths are the same for every task type),
+    then the limit's grid per workload; returns the grid rows and the best point per workload."""
+    sweeps: list[Row] = []
+    chosen: dict[str, dict[str, int]] = {}
+    warm_ups = args.warmup
+    for name, workload in workloads.items():
+        baked = projects[PROJECT_BY_WORKLOAD[name]]
+        while warm_ups and name in args.grid:
+            warm_ups -= 1
+            log(f"warm-up: {name}, not recorded")
+            warm = worker_client("warm-up", "not recorded", baked, api, _paused(name), {})
+            measure(api, workload, warm, args.rate, args.phase_timeout, log, server_pid, paced=False)
+        if "limit" in args.clients and "limit" in CLIENTS_BY_WORKLOAD[name]:
+            log(f"sweep: {name}, limit grid {args.grid[name]}")
+            rows = sweep(api, workload, args.grid[name], work, server_pid, args.phase_timeout)
+            sweeps += rows
+            chosen[name] = dict(zip(("threads", "batch"), best_point(rows), strict=True))
+            (args.out / "sweep.json").write_text(json.dumps(sweeps, indent=2))
+    return sweeps, chosen
+
+
+def run_rounds(
+    args: argparse.Namespace,
+    api: str,
+    server_pid: int | None,
+    projects: dict[str, BakedProject],
+    workloads: dict[str, Workload],
+    chosen: dict[str, dict[str, int]],
+    work: Path,
+) -> list[Row]:
+    """Every client of every workload once per round, the order rotating; one SDK import timed per round."""
+    rounds: list[Row] = []
+    sdk_project = projects.get("noop") or next(iter(projects.values()))
+    for number in range(1, args.rounds + 1):
+        timed = time_import(sdk_project)
+        rounds.append({"workload": "import", "client": "sdk", "settings": {}, "round": number, **timed})
+        log(f"round {number}/{args.rounds}: one SDK import took {timed['import_s']:.2f} s")
+        for name, workload in workloads.items():
+            baked = projects[PROJECT_BY_WORKLOAD[name]]
+            limit = chosen.get(name, {"threads": 1, "batch": 1})
+            clients = clients_for(workload, args, baked, api, (limit["threads"], limit["batch"]), work)
+            # Rotate the order, so over the rounds each client runs first, middle and last.
+            shift = (number - 1) % len(clients) if clients else 0
+            for client in clients[shift:] + clients[:shift]:
+                log(f"round {number}/{args.rounds}")
+                measured = measure(api, workload, client, args.rate, args.phase_timeout, log, server_pid)
+                rounds.append({**measured, "round": number})
+                (args.out / "rounds.json").write_text(json.dumps(rounds, indent=2))  # survives an interrupted run
+    return rounds
+
+
+def unmeasured_workloads(rounds: list[Row], workloads: list[str]) -> dict[str, str]:
+    """The workloads no drain of which completed a task, and why."""
+    found = {}
+    for name in workloads:
+        mine = [r for r in rounds if r["workload"] == name]
+        if not any(r.get("backlog_completed") for r in mine):
+            errors = sorted({r["error"] for r in mine if r.get("error")})
+            found[name] = "; ".join(errors) or "no drain completed a task (--keep keeps the worker logs)"
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     out: Path = args.out
@@ -270,9 +340,6 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     # Keys: a workload, "<workload>/<client>" or what else was not measured; values: why.
     not_measured = {key: why for key, why in ANCHOR_LEFT_OUT.items() if key.split("/")[0] in args.workloads}
-    rounds: list[Row] = []
-    sweeps: list[Row] = []
-    chosen: dict[str, dict[str, int]] = {}
 
     server: ConductorServer | None = None
     try:
@@ -292,40 +359,9 @@ def main(argv: list[str] | None = None) -> int:
             projects[name] = BAKE[name](work / name).install()
             projects[name].cli("register", env={"CONDUCTOR_SERVER_URL": api}, check=True)
         workloads = {w: workload_for(w, projects[PROJECT_BY_WORKLOAD[w]], args) for w in args.workloads}
-
-        for name, workload in workloads.items():
-            baked = projects[PROJECT_BY_WORKLOAD[name]]
-            for _ in range(args.warmup if name in ("noop", "io", "async") else 0):
-                log(f"warm-up: {name}, not recorded")
-                warm = worker_client("warm-up", "not recorded", baked, api, _paused(name), {})
-                measure(api, workload, warm, args.rate, args.phase_timeout, log, server_pid, paced=False)
-            if "limit" in args.clients and "limit" in CLIENTS_BY_WORKLOAD[name]:
-                log(f"sweep: {name}, limit grid {args.grid[name]}")
-                rows = sweep(api, workload, args.grid[name], work, server_pid, args.phase_timeout)
-                sweeps += rows
-                chosen[name] = dict(zip(("threads", "batch"), best_point(rows), strict=True))
-                (out / "sweep.json").write_text(json.dumps(sweeps, indent=2))
-
-        sdk_project = projects.get("noop") or next(iter(projects.values()), None)
-        for round_number in range(1, args.rounds + 1):
-            if sdk_project is not None:
-                timed = time_import(sdk_project)
-                rounds.append({"workload": "import", "client": "sdk", "settings": {}, "round": round_number, **timed})
-                log(f"round {round_number}/{args.rounds}: one SDK import took {timed['import_s']:.2f} s")
-            for name, workload in workloads.items():
-                baked = projects[PROJECT_BY_WORKLOAD[name]]
-                limit = chosen.get(name, {"threads": 1, "batch": 1})
-                clients = clients_for(workload, args, baked, api, (limit["threads"], limit["batch"]), work)
-                if round_number % 2 == 0:
-                    clients.reverse()  # alternate the order, so no client always runs first
-                for client in clients:
-                    log(f"round {round_number}/{args.rounds}")
-                    measured = measure(api, workload, client, args.rate, args.phase_timeout, log, server_pid)
-                    rounds.append({**measured, "round": round_number})
-                    (out / "rounds.json").write_text(json.dumps(rounds, indent=2))  # survives an interrupted run
-        for name in workloads:
-            if not any(r["workload"] == name and r.get("backlog_completed") for r in rounds):
-                not_measured[name] = "no drain completed a task (run with --keep and read the worker logs)"
+        sweeps, chosen = warm_up_and_sweep(args, api, server_pid, projects, workloads, work)
+        rounds = run_rounds(args, api, server_pid, projects, workloads, chosen, work)
+        not_measured.update(unmeasured_workloads(rounds, args.workloads))
     finally:
         if server is not None:
             server.stop()
@@ -342,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "server": f"Conductor OSS {SERVER_VERSION} boot jar, SQLite, same machine (loopback)",
         "load average (1 min) before / after": f"{load_before[0]:.2f} / {load_after[0]:.2f}",
         "run time": f"{time.time() - began:.0f} s",
-        "rounds": f"{args.rounds} (client order alternates), after {args.warmup} warm-up drain(s) per workload",
+        "rounds": f"{args.rounds} (client order rotates), after {args.warmup} warm-up drain(s)",
         "counts": "backlogs "
         + ", ".join(f"{w} {n}" for w, n in args.backlog.items() if w in args.workloads)
         + f"; latency phase {args.paced} no-op tasks at {args.rate:g}/s",

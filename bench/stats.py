@@ -101,6 +101,8 @@ def aggregate(rounds: list[Row]) -> list[Row]:
             "drained": all(r.get("drained") for r in mine),
             "backlog": sum(r.get("backlog", 0) for r in mine),
             "backlog_completed": sum(r.get("backlog_completed", 0) for r in mine),
+            "retried": sum(r.get("retried", 0) for r in mine),
+            "server_failed": sum(r.get("server_failed", 0) for r in mine),
             "stalls": sum(r.get("stalls", 0) for r in mine),
             "stalled_s": sum(r.get("stalled_s", 0) for r in mine),
             "processes": max(r.get("processes", 0) for r in mine),

@@ -1,6 +1,6 @@
 """The benchmark's arithmetic over rounds, on hand-made rounds: spreads, paired ratios, verdicts, CPU bounds."""
 
-from bench.report import checks
+from bench.report import checks, limit_warnings
 from bench.sampling import CpuWindow
 from bench.stats import Spread, aggregate, get, paired_ratios, verdict
 
@@ -69,3 +69,14 @@ def test_the_cpu_bound_is_named_from_the_measured_seconds() -> None:
     assert crowded.bound.startswith("CPU-saturated by other load")
     waiting = CpuWindow(wall_s=2.0, server_s=0.5, client_s=0.3, busiest_client_process_s=0.3, other_s=0.1, cores=2)
     assert waiting.bound == "not CPU-bound (waits)"
+
+
+def test_a_worker_faster_than_the_limit_in_a_round_is_called_out() -> None:
+    rounds = [
+        _round("noop", "limit", 1, tasks_per_s=100.0),
+        _round("noop", "ours", 1, tasks_per_s=90.0),
+        _round("noop", "limit", 2, tasks_per_s=100.0),
+        _round("noop", "ours", 2, tasks_per_s=111.0),
+    ]
+    (warning,) = limit_warnings(rounds)
+    assert warning.startswith("noop, round 2: ours drained 111.0 tasks/s, the limit 100.0")
