@@ -1,12 +1,20 @@
 """Definitions and workers must agree: the server routes tasks by name alone."""
 
+import dataclasses
 import inspect
+import json
 from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.definitions import example_input, task_definitions, workflow_definitions
+from {{ cookiecutter.package_name }}.definitions import (
+    DEFINITIONS_DIR,
+    example_input,
+    task_definitions,
+    workflow_definitions,
+)
 from {{ cookiecutter.package_name }}.registry import served_workers
+from {{ cookiecutter.package_name }}.schemas import stale_fields, typed_workers
 
 RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
 TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
@@ -39,6 +47,21 @@ def test_task_definition_obeys_server_rules(task: dict[str, Any]) -> None:
 def test_input_keys_match_worker_parameters(task: dict[str, Any]) -> None:
     function = decorated_workers()[task["name"]]
     assert list(inspect.signature(function).parameters) == task["inputKeys"]
+
+
+@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+def test_schemas_match_the_typed_input_and_result(task: dict[str, Any]) -> None:
+    """inputSchema / outputSchema say what the worker's dataclasses say; `make schemas` fixes them."""
+    input_type, output_type = typed_workers()[task["name"]]
+    assert stale_fields(task, input_type, output_type) == {}, "schemas differ from the code: run `make schemas`"
+    assert task["inputKeys"] == [field.name for field in dataclasses.fields(input_type)]
+    assert task["outputKeys"] == [field.name for field in dataclasses.fields(output_type)]
+
+
+def test_new_task_definitions_start_from_these_defaults() -> None:
+    """task_defaults.json holds what `new-worker` writes into a new definition; the server must take it."""
+    defaults = json.loads((DEFINITIONS_DIR / "task_defaults.json").read_text())
+    test_task_definition_obeys_server_rules({"name": "new", **defaults})
 
 
 def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:

@@ -1,0 +1,90 @@
+"""`schemas`: write each worker's typed I/O into its task definition as `inputSchema` / `outputSchema`.
+
+The dataclasses named by `@typed_io` are the source; the JSON follows them. A stored schema that says
+the same as the generated one (documentation keywords such as `description` aside) is left as it is.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .definitions import DEFINITIONS_DIR
+from .workers.typed_io import agrees, io_types, json_schema
+
+TASKS_DIR = DEFINITIONS_DIR / "tasks"
+FLAT_WIDTH = 100
+
+
+def schema_def(task_name: str, direction: str, cls: type[Any]) -> dict[str, Any]:
+    """A task definition's `inputSchema` / `outputSchema` entry (the SDK's naming: <task>_input)."""
+    return {"name": f"{task_name}_{direction}", "version": 1, "type": "JSON", "data": json_schema(cls)}
+
+
+def typed_workers() -> dict[str, tuple[type[Any], type[Any]]]:
+    """Task name -> (input, output) dataclasses of every served worker; ValueError if one has none."""
+    from .registry import served_workers
+    from .workers import WORKERS
+
+    found = {}
+    for function, worker in zip(WORKERS, served_workers(), strict=True):
+        name = worker.get_task_definition_name()
+        types = io_types(function)
+        if types is None:
+            raise ValueError(f"worker {name} has no @typed_io(input=..., output=...)")
+        found[name] = types
+    return found
+
+
+def stale_fields(task: dict[str, Any], input_type: type[Any], output_type: type[Any]) -> dict[str, Any]:
+    """The schema fields of `task` that disagree with the code, with the values they should have."""
+    wanted = {"inputSchema": schema_def(task["name"], "input", input_type)}
+    wanted["outputSchema"] = schema_def(task["name"], "output", output_type)
+    stale = {}
+    for key, value in wanted.items():
+        stored = task.get(key)
+        if not isinstance(stored, dict) or not agrees(value["data"], stored.get("data")):
+            stale[key] = value
+    return stale
+
+
+def json_text(data: object, indent: int = 0) -> str:
+    """JSON indented by 2, with lists and objects of plain values kept on one line when short."""
+    flat = json.dumps(data, ensure_ascii=False)
+    plain = not isinstance(data, (dict, list)) or all(
+        not isinstance(value, (dict, list)) for value in (data.values() if isinstance(data, dict) else data)
+    )
+    if (plain and indent + len(flat) <= FLAT_WIDTH) or not data:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(data, dict):
+        items = [f"{pad}{json.dumps(key, ensure_ascii=False)}: {json_text(v, indent + 2)}" for key, v in data.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    assert isinstance(data, list)
+    items = [pad + json_text(value, indent + 2) for value in data]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def write_json(path: Path, data: object) -> None:
+    path.write_text(json_text(data) + "\n")
+
+
+def update(check: bool = False) -> list[str]:
+    """Bring every task definition's schemas in step with its worker; `check`: report, write nothing."""
+    workers = typed_workers()
+    lines = []
+    for path in sorted(TASKS_DIR.glob("*.json")):
+        task = json.loads(path.read_text())
+        if task.get("name") not in workers:
+            continue
+        stale = stale_fields(task, *workers[task["name"]])
+        relative = path.relative_to(DEFINITIONS_DIR)
+        if not stale:
+            lines.append(f"unchanged {relative}")
+        elif check:
+            lines.append(f"stale {relative}: {', '.join(stale)} (run `make schemas`)")
+        else:
+            task.update(stale)
+            task.setdefault("enforceSchema", False)
+            write_json(path, task)
+            lines.append(f"updated {relative}: {', '.join(stale)}")
+    return lines
