@@ -218,6 +218,15 @@ def _python_example(annotation: str, example: Any, shapes: dict[str, Shape]) -> 
     return example
 
 
+def _as_output(value: Any, shapes: dict[str, Shape]) -> Any:
+    """What the SDK sends for a value: dataclasses as dicts of all their fields."""
+    if isinstance(value, Call):
+        return {f.name: _as_output(value.arguments.get(f.name), shapes) for f in shapes[value.name].fields}
+    if isinstance(value, list):
+        return [_as_output(item, shapes) for item in value]
+    return value
+
+
 def render_class(shape: Shape, doc: str) -> str:
     lines = ["@dataclass(frozen=True)", f"class {shape.class_name}:", f'    """{doc}"""']
     if shape.fields:
@@ -260,7 +269,7 @@ def result_call(plan: Plan) -> tuple[Call, dict[str, Any]]:
             arguments[item.name], output[item.name] = Raw(f"request.{item.name}"), source.example
         elif item.required:
             arguments[item.name] = _python_example(item.annotation, item.example, shapes)
-            output[item.name] = item.example
+            output[item.name] = _as_output(arguments[item.name], shapes)
         else:
             arguments[item.name], output[item.name] = None, None
     return Call(f"{plan.class_name}Result", arguments), output
@@ -317,7 +326,8 @@ def worker_source(plan: Plan) -> str:
             call_or_lines("@typed_io", [f"input={cls}Input", f"output={cls}Result"], ""),
             call_or_lines(f"{definition} {name}", parameters, f" -> {returns}:"),
             docstring(plan.description, 4),
-            call_or_lines(f"    request: {cls}Input = parse_input", [f"{cls}Input", *keywords], ""),
+            call_or_lines(f"request: {cls}Input = parse_input", [f"{cls}Input", *keywords], "", indent=4),
+            *([] if "request." in _flat(call) else ["    _ = request  # TODO: build the result from it"]),
             "    # TODO: the work. Raise InvalidInput (from .errors) for input that can never succeed; let other",
             "    # errors raise so the server retries. The same input must give the same result (tasks can rerun).",
             *(
@@ -385,7 +395,7 @@ def test_source(plan: Plan) -> str:
         ('f"{REQUIRED} is required"', "{}", "test_missing_input_fails_terminally"),
         (
             f'f"{{WRONG_TYPE}} must be {simple[wrong.annotation][1]}"' if wrong else "",
-            "{**EXAMPLE_INPUT, WRONG_TYPE: " + repr(simple[wrong.annotation][0] if wrong else None) + "}",
+            "{**EXAMPLE_INPUT, WRONG_TYPE: " + _flat(simple[wrong.annotation][0] if wrong else None) + "}",
             "test_wrong_type_fails_terminally",
         ),
     ):
