@@ -394,7 +394,7 @@ def test_source(plan: Plan) -> str:
     for reason, bad_input, test_name in (
         ('f"{REQUIRED} is required"', "{}", "test_missing_input_fails_terminally"),
         (
-            f'f"{{WRONG_TYPE}} must be {simple[wrong.annotation][1]}"' if wrong else "",
+            'f"{WRONG_TYPE} must be ' + simple[wrong.annotation][1] + '"' if wrong else "",
             "{**EXAMPLE_INPUT, WRONG_TYPE: " + _flat(simple[wrong.annotation][0] if wrong else None) + "}",
             "test_wrong_type_fails_terminally",
         ),

@@ -1,9 +1,10 @@
-"""`schemas`: write each worker's typed I/O into its task definition as `inputSchema` / `outputSchema`.
+"""`schemas`: write each worker's typed I/O into its task definition: inputSchema / outputSchema and the keys.
 
 The dataclasses named by `@typed_io` are the source; the JSON follows them. A stored schema that says
 the same as the generated one (documentation keywords such as `description` aside) is left as it is.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,16 @@ def typed_workers() -> dict[str, tuple[type[Any], type[Any]]]:
 
 
 def stale_fields(task: dict[str, Any], input_type: type[Any], output_type: type[Any]) -> dict[str, Any]:
-    """The schema fields of `task` that disagree with the code, with the values they should have."""
-    wanted = {"inputSchema": schema_def(task["name"], "input", input_type)}
-    wanted["outputSchema"] = schema_def(task["name"], "output", output_type)
-    stale = {}
-    for key, value in wanted.items():
-        stored = task.get(key)
-        if not isinstance(stored, dict) or not agrees(value["data"], stored.get("data")):
-            stale[key] = value
+    """The fields of `task` that disagree with the typed I/O, with the values they should have."""
+    stale: dict[str, Any] = {}
+    for direction, cls in (("input", input_type), ("output", output_type)):
+        keys = [field.name for field in dataclasses.fields(cls)]
+        if task.get(f"{direction}Keys") != keys:
+            stale[f"{direction}Keys"] = keys
+        wanted = schema_def(task["name"], direction, cls)
+        stored = task.get(f"{direction}Schema")
+        if not isinstance(stored, dict) or not agrees(wanted["data"], stored.get("data")):
+            stale[f"{direction}Schema"] = wanted
     return stale
 
 

@@ -1,6 +1,6 @@
-"""The polling settings every @worker_task here starts from; CONDUCTOR_WORKER_* variables override them.
+"""The polling settings of every @worker_task here: the example's and those `new-worker` writes.
 
-`new-worker` writes them into each new worker; change them here to change them for all.
+Change them here to change them for all; CONDUCTOR_WORKER_* variables override them at run time.
 """
 
 THREAD_COUNT = 16  # tasks run at once per worker process (see the README's Sizing)
