@@ -74,7 +74,8 @@ def camel(name: str) -> str:
 
 
 def _check_identifier(name: str, where: str) -> None:
-    if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED:
+    # `request` and `result` are the generated function's own variables.
+    if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED | {"request", "result"}:
         raise Refused(f"{where} {name!r} is not usable as a Python field name (an identifier, not a keyword)")
 
 

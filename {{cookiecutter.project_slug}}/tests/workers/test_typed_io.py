@@ -105,3 +105,4 @@ def test_agreement_ignores_documentation_but_not_shape() -> None:
     assert agrees({"anyOf": [{"type": "string"}, {"type": "null"}]}, {"type": "string"})
     assert agrees({"anyOf": [{"type": "string"}, {"type": "null"}]}, {"type": ["string", "null"]})
     assert agrees({}, {"type": "integer"})
+    assert agrees({"enum": ["a", "b"]}, {"type": "string", "enum": ["b", "a"]})

@@ -223,6 +223,8 @@ def agrees(generated: dict[str, Any], stored: object) -> bool:
     if generated.get("anyOf", [None])[-1] == NULL and "anyOf" not in stored:
         return agrees(generated["anyOf"][0], stored)
     shape = {key: value for key, value in stored.items() if key in SHAPE_KEYWORDS}
+    if "enum" in generated:  # the choices say it all; a `type` next to them adds nothing
+        shape.pop("type", None)
     if generated.keys() - {"$schema"} != shape.keys():
         return False
     return all(_same(key, generated[key], value) for key, value in shape.items())
@@ -243,8 +245,8 @@ def _same(keyword: str, generated: Any, stored: Any) -> bool:
         )
     if isinstance(generated, dict):  # items, additionalProperties
         return agrees(generated, stored)
-    if keyword in ("required", "type") and isinstance(generated, list) and isinstance(stored, list):
-        return sorted(generated) == sorted(stored)
+    if keyword in ("required", "type", "enum") and isinstance(generated, list) and isinstance(stored, list):
+        return sorted(map(repr, generated)) == sorted(map(repr, stored))  # order says nothing here
     return bool(generated == stored)
 
 
