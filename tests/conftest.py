@@ -17,6 +17,16 @@ def private_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmpdir"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cookiecutter_config(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every cookiecutter and cruft run in the suite reads this config, never the developer's ~/.cookiecutterrc,
+    and writes its replay files and clones here, not into the home directory."""
+    root = tmp_path_factory.mktemp("cookiecutter")
+    config = root / "config.yaml"
+    config.write_text(f"cookiecutters_dir: {root / 'cookiecutters'}\nreplay_dir: {root / 'replay'}\n")
+    os.environ["COOKIECUTTER_CONFIG"] = str(config)
+
+
 @pytest.fixture
 def baker(tmp_path: Path) -> Callable[..., BakedProject]:
     counter = iter(range(1000))

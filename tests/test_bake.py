@@ -2,6 +2,7 @@
 bad answers are refused with nothing written."""
 
 import itertools
+import os
 import re
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject
+from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, python_for
 
 # Jinja left behind. GitHub's own `${{ ... }}` expressions are not Jinja.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
@@ -48,9 +49,9 @@ def assert_fully_rendered(project: BakedProject) -> None:
 def assert_checks_pass(project: BakedProject) -> None:
     """What `make check` runs, in the project's own virtualenv."""
     project.install()
-    project.run("ruff", "check", ".")
-    project.run("ruff", "format", "--check", ".")
-    project.run("mypy")
+    project.run("uv", "lock", "--check", "--offline")
+    # ruff, ruff format, hadolint, actionlint, zizmor, the workflow and dependabot schemas; mypy --strict
+    project.run("make", "lint", "typecheck")
     result = project.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration")
     assert " passed" in result.stdout
 
@@ -82,22 +83,150 @@ def test_renamed_project_uses_the_new_names_everywhere(baker: Any) -> None:
     assert_checks_pass(project)
 
 
-def test_lock_file_pins_every_declared_dependency(baker: Any) -> None:
+def uv(project: BakedProject, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """The test suite's uv (the version the generated uv.lock pins), run in the project."""
+    return subprocess.run(
+        [sys.executable, "-m", "uv", *args], cwd=project.path, capture_output=True, text=True, check=check
+    )
+
+
+def test_uv_lock_is_the_one_lock_and_pins_every_declared_dependency(baker: Any) -> None:
     project = baker()
-    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]
-    declared = pyproject["dependencies"] + pyproject["optional-dependencies"]["dev"]
-    locked = {line.split(";")[0].strip() for line in (project.path / "requirements.lock").read_text().splitlines()}
+    assert not list(project.path.glob("requirements*"))
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    declared = pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+    locked = {
+        f"{package['name']}=={package['version']}"
+        for package in tomllib.loads((project.path / "uv.lock").read_text())["package"]
+    }
     assert [pin for pin in declared if pin not in locked] == []
+    assert "uv" in {pin.split("==")[0] for pin in pyproject["dependency-groups"]["dev"]}
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [*COMBINATIONS, RENAMED, {**RENAMED, "project_slug": "aaa-first", "python_version": "3.11"}],
+    ids=[*map(combination_id, COMBINATIONS), "renamed", "renamed-sorting-first"],
+)
+def test_rendered_uv_lock_matches_pyproject_for_every_answer(baker: Any, answers: dict[str, Any]) -> None:
+    """The lock is rendered from templates/uv-lock/ (one per Python version, the project's name filled in);
+    uv must accept it as up to date, offline: nothing is re-resolved."""
+    project = baker(**answers)
+    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    assert lock["requires-python"] == f">={project.answers['python_version']}"
+    assert [p["name"] for p in lock["package"] if p.get("source") == {"editable": "."}] == [
+        project.answers["project_slug"]
+    ]
+    result = uv(project, "lock", "--check", "--offline")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_stale_lock_fails_make_check_naming_the_file(baker: Any) -> None:
+    project = baker()
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"httpx==0.28.1"', '"httpx==0.28.0"'))
+    lock_before = (project.path / "uv.lock").read_text()
+    result = uv(project, "lock", "--check")
+    assert result.returncode != 0
+    # One error, naming the file (uv wraps long lines: compare the words).
+    assert result.stderr.count("error:") == 1, result.stderr
+    assert "error: The lockfile at `uv.lock` needs to be updated" in " ".join(result.stderr.split())
+    assert (project.path / "uv.lock").read_text() == lock_before  # the check writes nothing
+    makefile = (project.path / "Makefile").read_text()
+    assert re.search(r"^check: lock-check\b", makefile, re.MULTILINE)
+    assert re.search(r"^lock-check:\n\t\$\(UV\) lock --check$", makefile, re.MULTILINE)
+
+
+def test_the_template_locks_are_fresh() -> None:
+    """templates/uv-lock/ must be what `python -m scripts.lock` writes today (modulo newer PyPI releases)."""
+    locks = sorted((TEMPLATE_ROOT / "templates" / "uv-lock").glob("*.lock"))
+    assert [lock.name for lock in locks] == sorted(f"python{v}.lock" for v in DEFAULTS["python_version"])
+    for lock in locks:
+        text = lock.read_text()
+        assert text.count("{{ cookiecutter.project_slug }}") == 1, lock.name
+        assert not text.endswith("\n"), f"{lock.name}: the generated uv.lock adds the final newline"
+
+
+def test_make_install_bootstraps_uv_with_only_python_on_the_machine(baker: Any) -> None:
+    """`make install` on a PATH with no uv: pip installs the uv that uv.lock pins, then `uv sync --locked`."""
+    project = baker()
+    python = python_for(project.answers["python_version"])
+    path = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
+    assert subprocess.run(["sh", "-c", "command -v uv"], env={"PATH": path}, capture_output=True).returncode != 0
+    env = {**os.environ, "PATH": path}
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(
+        ["make", "install", f"PYTHON={python}"], cwd=project.path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "uv sync --locked" in result.stdout
+    version = subprocess.run(
+        [str(project.bin / "uv"), "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    assert version == next(p["version"] for p in lock["package"] if p["name"] == "uv")
+    assert (project.bin / "pytest").exists() and (project.bin / "zizmor").exists()
+
+
+def contents(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_answers_are_recorded_for_replay(baker: Any, tmp_path: Path) -> None:
+    """A replay re-creates the project byte for byte: every answer (the description too) came back."""
     project = baker(**RENAMED)
+    assert {key: project.answers[key] for key in RENAMED} == RENAMED
     replayed = cookiecutter(
-        str(TEMPLATE_ROOT), replay=str(project.path / ".cookiecutter.json"), output_dir=str(tmp_path / "replay")
+        str(TEMPLATE_ROOT),
+        replay=str(project.path / ".cookiecutter.json"),
+        default_config=True,
+        output_dir=str(tmp_path / "replay"),
     )
-    assert sorted(p.relative_to(replayed) for p in Path(replayed).rglob("*")) == sorted(
-        p.relative_to(project.path) for p in project.path.rglob("*")
+    original, again = contents(project.path), contents(Path(replayed))
+    assert sorted(again) == sorted(original)
+    assert [name for name in original if again[name] != original[name]] == []
+
+
+@pytest.mark.parametrize("option", ["kubernetes", "metrics"])
+def test_an_option_left_off_removes_only_its_own_files(baker: Any, option: str) -> None:
+    on, off = baker(**{option: True}), baker(**{option: False})
+    files_on = {p.relative_to(on.path) for p in on.files()}
+    files_off = {p.relative_to(off.path) for p in off.files()}
+    assert files_off <= files_on
+    own = {"kubernetes": {"k8s"}, "metrics": set()}[option]
+    assert {path.parts[0] for path in files_on - files_off} == own
+    if option == "kubernetes":
+        assert "kubectl" not in (off.path / "scripts" / "launch.sh").read_text()
+
+
+def test_a_hostile_user_config_changes_nothing(baker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's ~/.cookiecutterrc (defaults for every prompt) must not change what the tests bake."""
+    reference = baker()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".cookiecutterrc").write_text(
+        "default_context:\n"
+        '  project_name: "Hostile Name"\n'
+        '  python_version: "3.11"\n'
+        "  kubernetes: false\n"
+        "  metrics: false\n"
+        '  owner_email: "evil@example.com"\n'
+        f"replay_dir: {home / 'replay'}\n"
     )
+    monkeypatch.setenv("HOME", str(home))
+    # cookiecutter resolves ~/.cookiecutterrc when it is imported; point it at this home's.
+    monkeypatch.setattr("cookiecutter.config.USER_CONFIG_PATH", str(home / ".cookiecutterrc"))
+    monkeypatch.delenv("COOKIECUTTER_CONFIG")
+    # The config is really hostile: a plain cookiecutter run picks it up.
+    plain = cookiecutter(str(TEMPLATE_ROOT), no_input=True, output_dir=str(tmp_path / "plain"))
+    assert Path(plain).name == "hostile-name"
+    shutil.rmtree(home / "replay")
+    project = baker()
+    assert project.answers == reference.answers
+    assert sorted(p.relative_to(project.path) for p in project.files()) == sorted(
+        p.relative_to(reference.path) for p in reference.files()
+    )
+    assert not (home / "replay").exists()
 
 
 def test_answers_shaped_like_code_stay_data(baker: Any, tmp_path: Path) -> None:
@@ -136,7 +265,9 @@ def test_bad_answers_are_refused_and_nothing_is_written(
     output = tmp_path / "out"
     output.mkdir()
     with pytest.raises(FailedHookException):
-        cookiecutter(str(TEMPLATE_ROOT), no_input=True, output_dir=str(output), extra_context=answers)
+        cookiecutter(
+            str(TEMPLATE_ROOT), no_input=True, default_config=True, output_dir=str(output), extra_context=answers
+        )
     assert list(output.iterdir()) == []
     assert not (tmp_path / "outside").exists()
     errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
@@ -154,7 +285,17 @@ def test_bad_answers_are_refused_and_nothing_is_written(
 )
 def test_command_line_refusal_exits_non_zero(answer: str, message: str, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE_ROOT), answer],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--default-config",
+            "-o",
+            str(tmp_path),
+            str(TEMPLATE_ROOT),
+            answer,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -197,3 +338,16 @@ def test_cruft_check_and_update_follow_the_template(tmp_path: Path) -> None:
     git("add", "-A", cwd=project)
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "update", cwd=project)
     assert subprocess.run([*cruft, "check"], cwd=project, capture_output=True).returncode == 0
+
+
+def test_a_dependabot_style_bump_relocks_installs_and_passes_make_check(baker: Any) -> None:
+    """What Dependabot's uv updater does to a pin: the new version in pyproject.toml, then
+    `uv lock --upgrade-package`. The project must install from the new lock and pass its own check."""
+    project = baker()
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"httpx==0.28.1"', '"httpx==0.28.0"'))
+    uv(project, "lock", "--upgrade-package", "httpx", check=True)
+    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    assert next(p["version"] for p in lock["package"] if p["name"] == "httpx") == "0.28.0"
+    assert_checks_pass(project)
+    assert project.run("python", "-c", "import httpx; print(httpx.__version__)").stdout.strip() == "0.28.0"

@@ -54,13 +54,21 @@ def test_dockerfile_is_hadolint_clean(bakes: dict[str, BakedProject], key: str) 
 
 
 @pytest.mark.parametrize("version", PYTHON_VERSIONS)
-def test_dockerfile_base_is_a_build_argument_defaulting_to_the_official_slim_image(
+def test_dockerfile_base_is_a_literal_from_that_a_build_argument_overrides(
     bakes: dict[str, BakedProject], version: str
 ) -> None:
+    """Dependabot's docker updater reads only literal `FROM image:tag` lines; `FROM ${ARG}` is invisible to it."""
     text = (bakes[f"python={version}"].path / "Dockerfile").read_text()
-    expected = f"{DEFAULTS['_python_image']}:{version}-{DEFAULTS['_python_image_variant']}"
-    assert re.search(rf"^ARG PYTHON_IMAGE={re.escape(expected)}$", text, re.MULTILINE)
-    assert re.findall(r"^FROM (\S+)", text, re.MULTILINE) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    tag = DEFAULTS["_python_image_tags"][version]
+    assert tag.startswith(f"{version}.") and tag.endswith("-slim-bookworm")
+    froms = re.findall(r"^FROM (\S+)(?: AS (\S+))?$", text, re.MULTILINE)
+    assert froms == [
+        (f"{DEFAULTS['_python_image']}:{tag}", "python-base"),
+        ("${PYTHON_IMAGE}", "builder"),
+        ("${PYTHON_IMAGE}", ""),
+    ]
+    # Declared before the first FROM (so FROM lines can use it); by default it names the literal stage.
+    assert text.index("ARG PYTHON_IMAGE=python-base\n") < text.index("\nFROM ")
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=option_id)
@@ -73,7 +81,10 @@ def test_dockerfile_runtime_contract(bakes: dict[str, BakedProject], options: di
     assert f'CMD ["python", "-m", "{package}", "health"]' in text  # HEALTHCHECK, exec form
     assert re.search(r"^USER 10001:10001$", text, re.MULTILINE)
     assert "PYTHONUNBUFFERED=1" in text
-    assert "-c requirements.lock" in text
+    # uv (the version uv.lock pins, from PyPI) installs from the lock, without the dev group.
+    assert '"uv==${version}"' in text and "python locked_version.py uv" in text
+    assert text.count("uv sync --locked --no-dev") == 2
+    assert "pip install" not in text.replace('/opt/uv/bin/pip install --no-cache-dir "uv==${version}"', "")
     # No secret may be a build argument or baked into the environment.
     assert not re.search(r"^(ARG|ENV)\b.*(AUTH|SECRET|TOKEN|PASSWORD|KEY)", text, re.MULTILINE | re.IGNORECASE)
     assert ("EXPOSE 9100" in text) == options["metrics"]
@@ -172,7 +183,7 @@ def test_dot_env_is_ignored_by_git_and_docker(bakes: dict[str, BakedProject], op
         ".coverage",
     ):
         assert dockerignore_excludes(patterns, path), f".dockerignore lets {path} into the build context"
-    for path in ("src", "pyproject.toml", "requirements.lock", "README.md"):
+    for path in ("src", "pyproject.toml", "uv.lock", "README.md", "scripts/locked_version.py"):
         assert not dockerignore_excludes(patterns, path), f".dockerignore drops {path}, which the build needs"
 
     repository = project.path

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.harness import kubernetes_launch
 from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, bake
 
 VENV_BIN = Path(sys.executable).parent
@@ -96,18 +98,196 @@ def lint_workflows(root: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     result = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+    result = run_tool("zizmor", "--offline", "--quiet", "--no-progress", *files, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_actionlint_and_the_workflow_schema_pass(project: BakedProject) -> None:
+def test_actionlint_zizmor_and_the_workflow_schema_pass(project: BakedProject) -> None:
     lint_workflows(project.path)
 
 
-def test_dependabot_covers_pip_docker_and_actions(project: BakedProject) -> None:
+def test_a_workflow_finding_fails_zizmor_naming_the_file(project: BakedProject, tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(project.path / ".github", copy / ".github")
+    ci = copy / ".github" / "workflows" / "ci.yml"
+    # Template injection: an attacker-controlled title expanded inside a shell script.
+    ci.write_text(
+        ci.read_text().replace(
+            "      - run: make check\n", "      - run: echo ${{ github.event.pull_request.title }}\n"
+        )
+    )
+    result = run_tool("zizmor", "--offline", "--quiet", "--no-progress", ".github/workflows", cwd=copy)
+    assert result.returncode != 0
+    assert "template-injection" in result.stdout and ".github/workflows/ci.yml" in result.stdout, result.stdout
+
+
+def test_pre_commit_hooks_run_the_make_targets_clean(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The generated .pre-commit-config.yaml, run as a user would after `make install` in a git repository."""
+    project = bake(tmp_path_factory.mktemp("pre-commit")).install()
+    config = load_yaml(project.path / ".pre-commit-config.yaml")
+    hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
+    assert {hook["id"] for hook in hooks} >= {
+        "ruff",
+        "mypy",
+        "hadolint",
+        "actionlint",
+        "zizmor",
+        "check-jsonschema",
+        "uv-lock",
+    }
+    makefile = (project.path / "Makefile").read_text()
+    for hook in hooks:
+        target = hook["entry"].removeprefix("make ")
+        assert hook["language"] == "system" and hook["entry"] == f"make {target}", hook
+        assert re.search(rf"^{re.escape(target)}:", makefile, re.MULTILINE), f"no make target {target}"
+    # make check runs every hook's target.
+    check = re.search(r"^check: (.*)$", makefile, re.MULTILINE)
+    lint = re.search(r"^lint: (.*)$", makefile, re.MULTILINE)
+    assert check and lint
+    covered = set(check.group(1).split()) | set(lint.group(1).split())
+    assert {hook["entry"].removeprefix("make ") for hook in hooks} <= covered
+    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
+        subprocess.run(command, cwd=project.path, check=True)
+    result = project.run(
+        "pre-commit", "run", "--all-files", check=False, env={"PRE_COMMIT_HOME": str(project.path / ".pre-commit-home")}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("Passed") == len(hooks), result.stdout
+
+
+# ---- Dependabot: every pinned version has exactly one updater, in a form that updater parses
+
+# Dependabot's docker updater reads `FROM` lines with this shape (dependabot-core's FROM_LINE, restated):
+# an optional registry, an image name of lowercase components, an optional tag, digest and stage name.
+# `FROM ${ARG}` does not match, so a base image that only an ARG default names is never updated.
+DEPENDABOT_FROM = re.compile(
+    r"^FROM\s+(--platform=\S+\s+)?((?P<registry>[\w.-]+\.[\w.-]+(:\d+)?)/)?"
+    r"(?P<image>[a-z\d]+(?:(?:[._]|__|-*)[a-z\d]+)*(?:/[a-z\d]+(?:(?:[._]|__|-*)[a-z\d]+)*)*)"
+    r"(:(?P<tag>\w[\w.-]{0,127}))?(@(?P<digest>\S+))?(\s+AS\s+(?P<stage>[\w-]+))?\s*$",
+    re.IGNORECASE,
+)
+EXACT_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][0-9A-Za-z.+!-]*)$")
+ECOSYSTEMS = {"uv", "docker", "docker-compose", "github-actions"}
+
+
+def dependabot_updates(project: BakedProject) -> dict[str, dict[str, Any]]:
+    updates = load_yaml(project.path / ".github" / "dependabot.yml")["updates"]
+    by_ecosystem = {update["package-ecosystem"]: update for update in updates}
+    assert len(by_ecosystem) == len(updates), "one entry per ecosystem"
+    return by_ecosystem
+
+
+def owned_pins(project: BakedProject) -> dict[str, set[str]]:
+    """Each updater's pins, found the way that updater finds them (each reads its own files, at `/`)."""
+    root = project.path
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    requirements = [
+        *pyproject["project"]["dependencies"],
+        *(pin for group in pyproject.get("dependency-groups", {}).values() for pin in group),
+        *pyproject["build-system"]["requires"],
+    ]
+    uv = set(requirements)
+    uv |= {f"{p['name']}=={p['version']}" for p in tomllib.loads((root / "uv.lock").read_text())["package"]}
+    docker = set()
+    for line in (root / "Dockerfile").read_text().splitlines():
+        if line.upper().startswith("FROM "):
+            match = DEPENDABOT_FROM.match(line)
+            if match and match["tag"]:
+                docker.add(f"{match['image']}:{match['tag']}")
+    # The docker updater also reads root-level YAML files that are Kubernetes resources; none is.
+    for path in root.glob("*.y*ml"):
+        document = load_yaml(path)
+        assert not (isinstance(document, dict) and {"apiVersion", "kind"} <= set(document)), path.name
+    compose = {
+        service["image"]
+        for service in load_yaml(root / "compose.yaml")["services"].values()
+        if "build" not in service  # the worker's own image is built here, not pulled
+    }
+    actions = {
+        step["uses"]
+        for workflow in workflows(root).values()
+        for step in steps(workflow)
+        if "@" in step.get("uses", "") and not step["uses"].startswith("./")
+    }
+    return {"uv": uv, "docker": docker, "docker-compose": compose, "github-actions": actions}
+
+
+def test_dependabot_has_one_updater_per_kind_of_pin_grouping_minor_and_patch(project: BakedProject) -> None:
     config = project.path / ".github" / "dependabot.yml"
     result = run_tool("check-jsonschema", "--builtin-schema", "vendor.dependabot", str(config), cwd=project.path)
     assert result.returncode == 0, result.stdout + result.stderr
-    ecosystems = {update["package-ecosystem"] for update in load_yaml(config)["updates"]}
-    assert {"pip", "docker", "github-actions"} <= ecosystems
+    updates = dependabot_updates(project)
+    assert set(updates) == ECOSYSTEMS
+    for ecosystem, update in updates.items():
+        assert update["directory"] == "/", ecosystem
+        groups = list(update["groups"].values())
+        assert [group["update-types"] for group in groups] == [["minor", "patch"]], ecosystem
+    # The Python version is the project's choice: the base image gets patch releases of it only.
+    assert updates["docker"]["ignore"] == [
+        {"dependency-name": "python", "update-types": ["version-update:semver-major", "version-update:semver-minor"]}
+    ]
+
+
+def test_every_pin_is_owned_by_exactly_one_updater_in_a_form_it_parses(project: BakedProject) -> None:
+    owned = owned_pins(project)
+    # Every version-looking pin in the files that install or run something belongs to one updater.
+    everything = set().union(*owned.values())
+    assert sum(len(pins) for pins in owned.values()) == len(everything), "a pin owned by two updaters"
+    own_image = f"{project.answers['project_slug']}:"  # built from this Dockerfile, never pulled
+    for path, pin in stray_pins(project):
+        if not pin.startswith(own_image):
+            assert pin in everything, f"{path}: {pin} is pinned where no Dependabot updater looks"
+    for ecosystem, pins in owned.items():
+        assert pins, f"{ecosystem} owns nothing"
+    # uv: exact `name==version` pins in pyproject.toml (runtime, dev, build backend), all in uv.lock or
+    # the build backend; uv itself is one of them.
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    for requirement in [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]:
+        assert EXACT_PIN.match(requirement), f"pyproject.toml: {requirement} is not an exact pin"
+    assert any(pin.startswith("uv==") for pin in pyproject["dependency-groups"]["dev"])
+    # docker: the one literal base image, the same tag the answers chose.
+    python = project.answers["python_version"]
+    assert owned["docker"] == {f"{DEFAULTS['_python_image']}:{DEFAULTS['_python_image_tags'][python]}"}
+    # docker-compose: the Conductor server, which CI's e2e job reads from compose.yaml.
+    assert owned["docker-compose"] == {f"{DEFAULTS['_conductor_image']}:{DEFAULTS['_conductor_server_version']}"}
+    assert all(PINNED_USES.match(uses) for uses in owned["github-actions"])
+
+
+def stray_pins(project: BakedProject) -> list[tuple[str, str]]:
+    """Pins written into the files that install or run things, outside the files each updater reads."""
+    found = []
+    candidates = [
+        "Makefile",
+        "Dockerfile",
+        "compose.yaml",
+        ".pre-commit-config.yaml",
+        *(str(path.relative_to(project.path)) for path in project.path.glob("scripts/*")),
+        *(str(path.relative_to(project.path)) for path in project.path.glob(".github/workflows/*")),
+        *(str(path.relative_to(project.path)) for path in project.path.glob("k8s/*")),
+    ]
+    for relative in candidates:
+        text = (project.path / relative).read_text()
+        found += [(relative, m.group(1)) for m in re.finditer(r"\b([A-Za-z][\w.-]*==\d[\w.]*)", text)]
+        found += [
+            (relative, m.group(1)) for m in re.finditer(r"(?:image:\s*|FROM\s+|ARG \w+=)([\w./-]+:[\w.-]+)", text)
+        ]
+        found += [(relative, m.group(1)) for m in re.finditer(r"uses:\s+([\w./-]+@\S+)", text)]
+        assert "rev:" not in text, f"{relative}: a pinned revision no updater owns"
+    return found
+
+
+def test_a_pin_dependabot_cannot_parse_is_reported_naming_the_file(project: BakedProject, tmp_path: Path) -> None:
+    """A base image hidden in an ARG default, a range instead of a pin, an unpinned action: each caught."""
+    dockerfile = (project.path / "Dockerfile").read_text()
+    hidden = re.sub(r"^FROM \S+ AS python-base$", "FROM ${PYTHON_IMAGE} AS python-base", dockerfile, flags=re.M)
+    hidden = hidden.replace("ARG PYTHON_IMAGE=python-base", "ARG PYTHON_IMAGE=python:3.12.12-slim-bookworm")
+    copy = tmp_path / "project"
+    shutil.copytree(project.path, copy, ignore=shutil.ignore_patterns(".venv", ".git"))
+    (copy / "Dockerfile").write_text(hidden)
+    broken = BakedProject(path=copy, answers=project.answers)
+    assert owned_pins(broken)["docker"] == set()
+    with pytest.raises(AssertionError, match=r"Dockerfile: python:3\.12\.12-slim-bookworm is pinned where no"):
+        test_every_pin_is_owned_by_exactly_one_updater_in_a_form_it_parses(broken)
 
 
 def test_scripts_pass_shellcheck_and_are_executable(project: BakedProject) -> None:
@@ -232,6 +412,18 @@ def test_python_version_and_conductor_image_each_come_from_one_place(project: Ba
     assert "scripts/e2e.sh" in [step.get("run") for step in ci["jobs"]["e2e"]["steps"]]
 
 
+def test_ci_runs_the_integration_tier_against_its_conductor_service(project: BakedProject) -> None:
+    """`make check` leaves tests/integration/ out; the e2e job, which has the server, runs it."""
+    job = workflows(project.path)["ci.yml"]["jobs"]["e2e"]
+    runs = [step.get("run") for step in job["steps"]]
+    assert "make integration" in runs and runs.index("make integration") > runs.index("make install")
+    assert job["env"]["CONDUCTOR_SERVER_URL"] == "http://localhost:8080/api"
+    assert "8080:8080" in job["services"]["conductor"]["ports"]
+    makefile = (project.path / "Makefile").read_text()
+    assert re.search(r'^test:\n\t\$\(BIN\)/pytest -m "not integration"$', makefile, re.MULTILINE)
+    assert re.search(r"^integration:\n\t\$\(BIN\)/pytest -m integration$", makefile, re.MULTILINE)
+
+
 def test_deploy_registers_then_launches_behind_an_environment(project: BakedProject) -> None:
     ci, deploy = workflows(project.path)["ci.yml"], workflows(project.path)["deploy.yml"]
     assert ci["jobs"]["deploy"]["needs"] == "image"
@@ -243,6 +435,35 @@ def test_deploy_registers_then_launches_behind_an_environment(project: BakedProj
     assert runs.index("make register") < next(i for i, run in enumerate(runs) if "scripts/launch.sh" in run)
     register = next(step for step in job["steps"] if step.get("run") == "make register")
     assert set(register["env"]) == {"CONDUCTOR_SERVER_URL", "CONDUCTOR_AUTH_KEY", "CONDUCTOR_AUTH_SECRET"}
+
+
+DEPLOY_SECRETS = {"CONDUCTOR_SERVER_URL", "CONDUCTOR_AUTH_KEY", "CONDUCTOR_AUTH_SECRET", "KUBE_CONFIG"}
+
+
+def test_deploy_gets_each_secret_it_uses_passed_by_name(project: BakedProject) -> None:
+    ci, deploy = workflows(project.path)["ci.yml"], workflows(project.path)["deploy.yml"]
+    passed = ci["jobs"]["deploy"]["secrets"]
+    assert passed != "inherit"
+    assert passed == {name: f"${{{{ secrets.{name} }}}}" for name in DEPLOY_SECRETS}
+    declared = deploy[True]["workflow_call"]["secrets"]
+    assert set(declared) == DEPLOY_SECRETS
+    used = set(re.findall(r"secrets\.(\w+)", (project.path / ".github" / "workflows" / "deploy.yml").read_text()))
+    assert used == DEPLOY_SECRETS
+    # The first thing the deploy job does with a secret is check that it arrived.
+    job_steps = deploy["jobs"]["deploy"]["steps"]
+    first = next(step for step in job_steps if "env" in step)
+    assert "CONDUCTOR_SERVER_URL" in first["env"] and "exit 1" in first["run"] and "::error::" in first["run"]
+
+
+def test_the_permissions_of_each_key_are_documented(project: BakedProject) -> None:
+    readme = (project.path / "README.md").read_text()
+    env_example = (project.path / ".env.example").read_text()
+    deploy = (project.path / ".github" / "workflows" / "deploy.yml").read_text()
+    for text in (readme, env_example, deploy):
+        assert "Worker role" in text or "**Worker** role" in text
+        assert "Execute" in text
+    assert "separate application" in env_example and "application of its own" in deploy
+    assert "### Secrets and the permissions of each key" in readme
 
 
 def test_readme_explains_ci_cd_and_kubernetes_when_chosen(project: BakedProject) -> None:
@@ -300,8 +521,35 @@ def test_launch_applies_k8s_with_the_image_and_queue_url(projects: dict[str, Bak
     assert overlay["namespace"] == "workers"
     assert overlay["images"] == [{"name": slug, "newName": "ghcr.io/acme/worker", "newTag": "abc123"}]
     patch = yaml.safe_load(overlay["patches"][0]["patch"])
-    assert patch[0]["value"] == f"https://conductor.example.com/api/tasks/queue/sizes?taskType={project.task_name}"
+    assert patch[0]["value"] == f"https://conductor.example.com/api/tasks/queue/size?taskType={project.task_name}"
+    assert len(patch) == 1  # no domain: the Deployment is left as it is
     assert "apiVersion: v1" not in result.stdout + result.stderr
+
+
+def test_launch_with_a_domain_points_worker_and_autoscaler_at_it(
+    projects: dict[str, BakedProject], tmp_path: Path
+) -> None:
+    project = next(p for p in projects.values() if p.answers["kubernetes"])
+    env = {
+        "KUBE_CONFIG": "apiVersion: v1",
+        "CONDUCTOR_SERVER_URL": "https://conductor.example.com/api/",
+        "CONDUCTOR_WORKER_ALL_DOMAIN": "blue_team-2",
+    }
+    result = kubernetes_launch.launch(project.path, tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifests = kubernetes_launch.applied(project.path, tmp_path)
+    urls = [trigger["metadata"]["url"] for trigger in manifests["ScaledObject"]["spec"]["triggers"]]
+    assert urls == [
+        f"https://conductor.example.com/api/tasks/queue/size?taskType={project.task_name}&domain=blue_team-2"
+    ]
+    (container,) = manifests["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert {"name": "CONDUCTOR_WORKER_ALL_DOMAIN", "value": "blue_team-2"} in container["env"]
+    kubernetes_validate.validate(manifests["Deployment"], KUBERNETES_VERSION, strict=True)
+    jsonschema.validate(manifests["ScaledObject"], KEDA_SCHEMA)
+
+    bad = kubernetes_launch.launch(project.path, tmp_path / "bad", {**env, "CONDUCTOR_WORKER_ALL_DOMAIN": "a&b=c"})
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "CONDUCTOR_WORKER_ALL_DOMAIN" in bad.stderr
+    assert not (tmp_path / "bad" / "overlay.yaml").exists()
 
 
 def test_launch_with_kubernetes_stops_without_a_kubeconfig(projects: dict[str, BakedProject]) -> None:
@@ -394,6 +642,47 @@ def test_autoscaling_follows_the_task_queue(projects: dict[str, BakedProject]) -
         assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
         (trigger,) = scaled["spec"]["triggers"]
         assert trigger["type"] == "metrics-api"
-        assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/sizes?taskType={project.task_name}")
-        assert trigger["metadata"]["valueLocation"] == project.task_name
+        assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/size?taskType={project.task_name}")
+        assert trigger["metadata"]["valueLocation"] == "@this"  # the endpoint answers a bare number
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == project.answers["project_slug"]
+
+
+# ---- the template repository's own CI
+
+
+def collected(*pytest_args: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *pytest_args],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode in (0, 5), result.stdout + result.stderr  # 5: nothing selected
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+def test_template_ci_runs_each_tier_in_a_job_of_its_own_after_provisioning() -> None:
+    """fast, e2e, docker and bench each get a job: provisioning is a step before the tier's step, both through
+    scripts/test, and the tiers' selections together run every test exactly once."""
+    jobs = workflows(TEMPLATE_ROOT)["test.yml"]["jobs"]
+    assert {"fast", "e2e", "docker", "bench"} <= set(jobs)
+    tiers = ("fast", "e2e", "docker", "bench")
+    selections = {}
+    for name in tiers:
+        job = jobs[name]
+        runs = [step.get("run", "") for step in job["steps"]]
+        provision = [i for i, run in enumerate(runs) if run.endswith("scripts/test --provision")]
+        tier = [i for i, run in enumerate(runs) if "scripts/test " in run and not run.endswith("--provision")]
+        assert len(provision) == 1 and len(tier) == 1 and provision[0] < tier[0], f"{name}: {runs}"
+        expression = re.search(r'scripts/test -m (?:"([^"]+)"|(\S+))$', runs[tier[0]])
+        assert expression, f"{name}: the tier step selects by marker: {runs[tier[0]]}"
+        selections[name] = expression.group(1) or expression.group(2)
+    everything = collected()
+    assert len(everything) > 100
+    chosen = {name: collected("-m", expression) for name, expression in selections.items()}
+    for name in tiers:
+        assert chosen[name], f"the {name} job selects no test"
+    assert sum(len(tests) for tests in chosen.values()) == len(everything), "a test runs in two tiers"
+    assert set().union(*chosen.values()) == everything, "a test runs in no tier"
+    assert (TEMPLATE_ROOT / ".ci" / "run").read_text().strip().endswith("scripts/test")

@@ -14,8 +14,13 @@ from typing import Any
 
 from cookiecutter.main import cookiecutter
 
+from tests.harness.waiting import wait_until
+
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+# The conductor-python a baked project gets: its pinned version by default; "latest" (the newest on
+# PyPI) or a version such as "2.1.0" for the canary run that checks the runtime against SDK updates.
+SDK_VERSION = os.environ.get("TEMPLATE_SDK_VERSION", "").strip()
 
 
 def python_for(version: str) -> str:
@@ -37,7 +42,12 @@ def python_for(version: str) -> str:
 
 
 def bake(output_dir: Path, **answers: Any) -> "BakedProject":
-    path = Path(cookiecutter(str(TEMPLATE_ROOT), no_input=True, output_dir=str(output_dir), extra_context=answers))
+    """The template rendered with `answers` over its defaults; the user's ~/.cookiecutterrc is not read."""
+    path = Path(
+        cookiecutter(
+            str(TEMPLATE_ROOT), no_input=True, default_config=True, output_dir=str(output_dir), extra_context=answers
+        )
+    )
     recorded = json.loads((path / ".cookiecutter.json").read_text())["cookiecutter"]
     return BakedProject(path=path, answers=recorded)
 
@@ -68,24 +78,18 @@ class BakedProject:
         return sorted(p for p in self.path.rglob("*") if p.is_file() and ".venv" not in p.parts)
 
     def install(self) -> "BakedProject":
-        """A virtualenv with the locked dependencies, as `make install` makes it (uv for speed)."""
+        """A virtualenv with the locked dependencies, as `make install` makes it: `uv sync --locked`.
+
+        The test suite's own uv (the version uv.lock pins) stands in for the one `make install` bootstraps.
+        """
         if not (self.bin / "python").exists():
-            uv = [sys.executable, "-m", "uv"]
-            self._check([*uv, "venv", "-q", "--python", python_for(self.answers["python_version"]), ".venv"])
-            self._check(
-                [
-                    *uv,
-                    "pip",
-                    "install",
-                    "-q",
-                    "--python",
-                    str(self.bin / "python"),
-                    "-c",
-                    "requirements.lock",
-                    "-e",
-                    ".[dev]",
-                ]
-            )
+            python = python_for(self.answers["python_version"])
+            self._check([sys.executable, "-m", "uv", "sync", "--locked", "--quiet", "--python", python])
+            if SDK_VERSION:
+                # The canary: the newest (or a given) conductor-python instead of the locked one.
+                requirement = "conductor-python" if SDK_VERSION == "latest" else f"conductor-python=={SDK_VERSION}"
+                uv = [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", str(self.bin / "python")]
+                self._check([*uv, "-U", requirement])
         return self
 
     def add_worker(self, module: str, source: str, function: str) -> None:
@@ -150,12 +154,16 @@ class BakedProject:
         log.close()
         return WorkerProcess(process, log_path)
 
-    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 30) -> None:
+    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Block until `health` passes: every worker process of the project has polled."""
-        deadline = time.monotonic() + timeout
-        while self.cli("health", env=env).returncode != 0:
-            assert time.monotonic() < deadline, "worker never polled"
-            time.sleep(0.3)
+        last: list[str] = []
+
+        def healthy() -> bool:
+            result = self.cli("health", env=env)
+            last[:] = [result.stdout + result.stderr]
+            return result.returncode == 0
+
+        wait_until(healthy, timeout, "`health` never passed (not every worker process polled)", lambda: last[0])
 
 
 @dataclass

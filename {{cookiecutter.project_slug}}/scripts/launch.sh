@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 image=${1:?usage: scripts/launch.sh IMAGE (e.g. ghcr.io/owner/repo:sha)}
 {%- if cookiecutter.kubernetes %}
 name={{ cookiecutter.project_slug }}
-task={{ cookiecutter.task_definition_name }}
 
 # Rolls out k8s/ with kubectl (on GitHub's runners already): the Deployment runs IMAGE, and the
 # ScaledObject reads the queue depth from the same server `register` just wrote to.
-# Needs: KUBE_CONFIG (a kubeconfig's content), CONDUCTOR_SERVER_URL; optional KUBE_NAMESPACE.
+# Needs: KUBE_CONFIG (a kubeconfig's content), CONDUCTOR_SERVER_URL; optional KUBE_NAMESPACE, and
+# CONDUCTOR_WORKER_ALL_DOMAIN: the domain the worker polls, set on the Deployment and counted by KEDA.
 : "${KUBE_CONFIG:?KUBE_CONFIG must hold a kubeconfig for the target cluster}"
 : "${CONDUCTOR_SERVER_URL:?CONDUCTOR_SERVER_URL must be set (the server the worker polls)}"
 namespace=${KUBE_NAMESPACE:-default}
@@ -33,8 +33,33 @@ if ! kubectl -n "$namespace" get secret "$name-conductor" >/dev/null; then
   exit 1
 fi
 
-# A throwaway overlay on top of k8s/: this image, and this environment's queue-depth URL.
+# A throwaway overlay on top of k8s/: this image, this environment's domain, and the depth of the
+# queue the worker polls for each trigger of the ScaledObject (one per task, in the file's order).
+domain=${CONDUCTOR_WORKER_ALL_DOMAIN:-}
+case $domain in
+  *[!A-Za-z0-9_-]*) echo "error: CONDUCTOR_WORKER_ALL_DOMAIN must be letters, digits, '_' or '-' (got $domain)" >&2; exit 2 ;;
+esac
 cp -R k8s "$work/base"
+patches=
+index=0
+while read -r task; do
+  patches+="
+      - op: replace
+        path: /spec/triggers/$index/metadata/url
+        value: \"${CONDUCTOR_SERVER_URL%/}/tasks/queue/size?taskType=$task${domain:+&domain=$domain}\""
+  index=$((index + 1))
+done < <(grep -o 'taskType=[A-Za-z0-9_]\+' k8s/scaledobject.yaml | cut -d= -f2)
+deployment_patch=
+if [ -n "$domain" ]; then
+  deployment_patch="
+  - target:
+      kind: Deployment
+      name: $name
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/env/-
+        value: {name: CONDUCTOR_WORKER_ALL_DOMAIN, value: \"$domain\"}"
+fi
 mkdir "$work/overlay"
 cat >"$work/overlay/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -50,10 +75,7 @@ patches:
   - target:
       kind: ScaledObject
       name: $name
-    patch: |-
-      - op: replace
-        path: /spec/triggers/0/metadata/url
-        value: "${CONDUCTOR_SERVER_URL%/}/tasks/queue/sizes?taskType=$task"
+    patch: |-$patches$deployment_patch
 YAML
 
 kubectl apply -k "$work/overlay"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .definitions import DEFINITIONS_DIR, INPUT_SUFFIX
+from .definitions import DEFINITIONS_DIR, INPUT_SUFFIX, TASK_DEFAULTS_FILE, TASK_FIELDS, stored_form
 from .schemas import json_text
 
 PACKAGE = __package__ or ""
@@ -25,8 +25,9 @@ PACKAGE_DIR = Path(__file__).parent
 WORKERS_DIR = PACKAGE_DIR / "workers"
 TASKS_DIR = DEFINITIONS_DIR / "tasks"
 WORKFLOWS_DIR = DEFINITIONS_DIR / "workflows"
-TASK_DEFAULTS = DEFINITIONS_DIR / "task_defaults.json"
-UNIT_TESTS_DIR = PACKAGE_DIR.parents[1] / "tests" / "workers"
+PROJECT_DIR = PACKAGE_DIR.parents[1]
+UNIT_TESTS_DIR = PROJECT_DIR / "tests" / "workers"
+SCALED_OBJECT = PROJECT_DIR / "k8s" / "scaledobject.yaml"
 
 NAME_RULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 LINE_LENGTH = 120
@@ -442,7 +443,7 @@ def check_name(name: str) -> None:
     ]
     for path, what in taken:
         if path.exists():
-            raise Refused(f"{name!r} is taken: {what} exists ({path.relative_to(PACKAGE_DIR.parents[1])})")
+            raise Refused(f"{name!r} is taken: {what} exists ({path.relative_to(PROJECT_DIR)})")
     if name in {task.get("name") for task in _task_files().values()}:
         raise Refused(f"{name!r} is taken: a task definition in definitions/tasks has that name")
     if name in _names_bound_in(WORKERS_DIR / "__init__.py"):
@@ -475,11 +476,6 @@ def _served_task_names() -> list[str]:
         raise Refused(f"cannot read the workers already served ({type(error).__name__}: {error})") from None
 
 
-def task_defaults() -> dict[str, Any]:
-    defaults: dict[str, Any] = json.loads(TASK_DEFAULTS.read_text())
-    return defaults
-
-
 def default_plan(name: str, asynchronous: bool) -> Plan:
     cls = camel(name)
     text = [Field("text", "str", "example")]
@@ -489,7 +485,8 @@ def default_plan(name: str, asynchronous: bool) -> Plan:
         description="TODO: say what this task does.",
         input_shape=Shape(f"{cls}Input", text),
         output_shape=Shape(f"{cls}Result", [Field("text", "str", "example")]),
-        definition={"name": name, "description": "TODO: say what this task does.", **task_defaults()},
+        # Retries, timeouts and the rest come from definitions/task-defaults.json when registered.
+        definition={"name": name, "description": "TODO: say what this task does."},
     )
 
 
@@ -498,7 +495,7 @@ def server_plan(name: str, asynchronous: bool, fetch: Callable[[str], dict[str, 
     found = fetch(name)
     if found is None:
         raise Refused(f"the server has no task definition named {name!r}")
-    definition = _without_audit(found)
+    definition = normalised(found)
     cls = camel(name)
     shapes = []
     for direction, keys_field, schema_field, suffix in (
@@ -524,6 +521,18 @@ def _without_audit(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_audit(v) for v in value]
     return value
+
+
+def normalised(found: dict[str, Any]) -> dict[str, Any]:
+    """The server's definition as the repository holds one: the fields whose value is not what the
+    task defaults (else the server's own) would give, without the server's bookkeeping."""
+    defaults = stored_form(json.loads(TASK_DEFAULTS_FILE.read_text()), TASK_FIELDS)
+    on_server = stored_form({k: v for k, v in found.items() if k in TASK_FIELDS}, TASK_FIELDS)
+    kept = [key for key in found if key in TASK_FIELDS and on_server.get(key) != defaults.get(key)]
+    kept += [key for key in defaults if key not in found and key not in kept]
+    definition = {"name": found["name"]}
+    definition |= {key: _without_audit(found.get(key)) for key in kept if key != "name"}
+    return definition
 
 
 # --- edits of existing files ---------------------------------------------------------------------
@@ -579,6 +588,29 @@ def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
     return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
+def add_autoscaling_trigger(text: str, task_name: str) -> str:
+    """k8s/scaledobject.yaml with a copy of its first queue-depth trigger, for `task_name`'s queue."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if re.match(r"^\s*- type: ", line)]
+    if not starts or "triggers:" not in "".join(lines[: starts[0]]):
+        raise Refused("cannot add an autoscaling trigger: k8s/scaledobject.yaml has no `triggers:` list to copy from")
+    first = starts[0]
+    indent = len(lines[first]) - len(lines[first].lstrip())
+
+    def end_of(start: int) -> int:
+        end = start + 1
+        while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+            end += 1
+        return end
+
+    block = "".join(lines[first : end_of(first)])
+    copy, count = re.subn(r"taskType=\w+", f"taskType={task_name}", block)
+    if count != 1:
+        raise Refused("cannot add an autoscaling trigger: the first trigger in k8s/scaledobject.yaml reads no taskType")
+    last_end = end_of(starts[-1])
+    return "".join(lines[:last_end]) + copy + "".join(lines[last_end:])
+
+
 def workflow_paths() -> dict[str, Path]:
     paths = {}
     for path in sorted(WORKFLOWS_DIR.glob("*.json")):
@@ -631,6 +663,8 @@ def plan_files(plan: Plan) -> None:
     plan.files[UNIT_TESTS_DIR / f"test_{plan.name}.py"] = test_source(plan)
     listing = WORKERS_DIR / "__init__.py"
     plan.files[listing] = add_to_workers_list(listing.read_text(), plan.name, plan.name)
+    if SCALED_OBJECT.exists():  # the Kubernetes option: autoscaling follows every task's queue
+        plan.files[SCALED_OBJECT] = add_autoscaling_trigger(SCALED_OBJECT.read_text(), plan.name)
 
 
 def definition_with_schemas(plan: Plan) -> dict[str, Any]:
@@ -686,5 +720,5 @@ def new_worker(
             else:
                 path.write_bytes(original)
         raise
-    root = PACKAGE_DIR.parents[1]
+    root = PROJECT_DIR
     return [f"wrote {path.relative_to(root)}" for path in originals]

@@ -1,10 +1,14 @@
 """A small HTTP client for the Conductor REST API, used by `register`, `run-workflow` and `doctor`.
 
-It speaks Orkes token auth (key id + secret -> X-Authorization) and turns every failure into a
+It speaks Orkes token auth (key id + secret -> X-Authorization), renews the token before it expires
+and once when the server answers 401 EXPIRED_TOKEN / INVALID_TOKEN, and turns every failure into a
 ServerError with one readable line. Credentials never appear in a message.
 """
 
+import base64
+import binascii
 import json
+import time
 from typing import Any
 
 import httpx
@@ -12,6 +16,13 @@ import httpx
 from .config import Settings
 
 TIMEOUT_SECONDS = 10.0
+IDENTITY_PROBE_TASK = "conductor_api_probe"  # a task type nobody serves; asking its queue size changes nothing
+# A token is renewed after this long at the latest (the SDK's own default), and sooner when it says when
+# it expires (Orkes tokens are JWTs with an `exp` claim): a fifth of its life, at most a minute, early.
+TOKEN_MAX_AGE_SECONDS = 45 * 60
+TOKEN_RENEW_EARLY_SECONDS = 60.0
+# What the server says in a 401 when a token has expired or is not (any longer) valid: renew and retry once.
+RENEWABLE_AUTH_ERRORS = {"EXPIRED_TOKEN", "INVALID_TOKEN"}
 
 
 class ServerError(Exception):
@@ -34,12 +45,46 @@ def server_message(response: httpx.Response) -> str:
     return text[:300]
 
 
+def token_expiry(token: str) -> float | None:
+    """The `exp` claim (seconds since the epoch) of a JWT, read without verifying it: only to renew in time."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    expiry = claims.get("exp") if isinstance(claims, dict) else None
+    return float(expiry) if isinstance(expiry, int | float) and not isinstance(expiry, bool) else None
+
+
+def renew_at(token: str, now: float) -> float:
+    """When to fetch the next token (time.time() seconds): before it expires, and within the maximum age."""
+    latest = now + TOKEN_MAX_AGE_SECONDS
+    expiry = token_expiry(token)
+    if expiry is None:
+        return latest
+    early = min(TOKEN_RENEW_EARLY_SECONDS, max(expiry - now, 0.0) / 5)
+    return min(latest, expiry - early)
+
+
+def auth_error(response: httpx.Response) -> str | None:
+    """The `error` code of a 401 body, e.g. EXPIRED_TOKEN."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
+
+
 class ConductorServer:
     def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
         self.settings = settings
         self._http = httpx.Client(timeout=timeout)
         self._token: str | None = None
         self._token_fetched = False
+        self._renew_at = 0.0
 
     def close(self) -> None:
         self._http.close()
@@ -68,30 +113,45 @@ class ConductorServer:
         )
 
     def token(self) -> str | None:
-        if not self._token_fetched and self.settings.has_credentials:
-            response = self.fetch_token()
-            if response.status_code in (401, 403):
-                raise ServerError(
-                    f"the server rejected CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET "
-                    f"(HTTP {response.status_code}: {server_message(response)})",
-                    response.status_code,
-                )
-            if response.status_code == 200:
-                self._token = response.json().get("token")
-            elif response.status_code != 404:
-                raise ServerError(f"POST /token failed (HTTP {response.status_code}: {server_message(response)})")
-            self._token_fetched = True
+        """The current token, fetched the first time and renewed when due; None without auth."""
+        if not self.settings.has_credentials:
+            return None
+        if self._token_fetched and (self._token is None or time.time() < self._renew_at):
+            return self._token
+        response = self.fetch_token()
+        if response.status_code in (401, 403):
+            raise ServerError(
+                f"the server rejected CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET "
+                f"(HTTP {response.status_code}: {server_message(response)})",
+                response.status_code,
+            )
+        if response.status_code == 200:
+            self._token = response.json().get("token")
+            self._renew_at = renew_at(self._token or "", time.time())
+        elif response.status_code != 404:
+            raise ServerError(f"POST /token failed (HTTP {response.status_code}: {server_message(response)})")
+        self._token_fetched = True
         return self._token
+
+    def _send_authorized(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        token = self.token()
+        headers = {"X-Authorization": token} if token else {}
+        return self._send(method, f"{self.settings.server_url}{path}", headers=headers, **kwargs)
 
     def request(self, method: str, path: str, *, allow: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
         """Call `<CONDUCTOR_SERVER_URL><path>`; statuses >= 400 raise unless listed in `allow`."""
-        token = self.token()
-        headers = {"X-Authorization": token} if token else {}
-        response = self._send(method, f"{self.settings.server_url}{path}", headers=headers, **kwargs)
+        response = self._send_authorized(method, path, **kwargs)
+        if response.status_code == 401 and self._token is not None and auth_error(response) in RENEWABLE_AUTH_ERRORS:
+            self._renew_at = 0.0  # expired or revoked early: one new token, one retry
+            response = self._send_authorized(method, path, **kwargs)
         if response.status_code >= 400 and response.status_code not in allow:
             hint = ""
             if response.status_code == 401:
-                hint = "; set CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET"
+                hint = (
+                    "; the server refused a fresh token for CONDUCTOR_AUTH_KEY"
+                    if self.settings.has_credentials
+                    else "; set CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET"
+                )
             elif response.status_code == 403:
                 hint = "; the application needs permission for this (see the README's troubleshooting)"
             raise ServerError(
@@ -102,3 +162,35 @@ class ConductorServer:
 
     def health(self) -> httpx.Response:
         return self._send("GET", f"{self.settings.server_root}/health")
+
+    def check_is_conductor(self) -> None:
+        """Raise ServerError, in one line, unless CONDUCTOR_SERVER_URL answers as a Conductor API.
+
+        Any web server answers something; only Conductor answers a queue-size query for a task type with
+        `{"<task type>": <count>}`. A 401 or 403 in JSON is Conductor asking for credentials (checked next).
+        """
+        try:
+            token = self.token()
+        except ServerError:
+            token = None  # rejected credentials are reported on their own; a Conductor says 401 without them
+        response = self._send(
+            "GET",
+            f"{self.settings.server_url}/tasks/queue/sizes",
+            params={"taskType": IDENTITY_PROBE_TASK},
+            headers={"X-Authorization": token} if token else {},
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get(IDENTITY_PROBE_TASK), int):
+            return
+        if response.status_code in (401, 403) and isinstance(body, dict):
+            return
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise ServerError(
+            f"{self.settings.server_url} does not answer like a Conductor API (GET /tasks/queue/sizes: "
+            f"HTTP {response.status_code}, {kind}); CONDUCTOR_SERVER_URL must be the API's base URL, e.g. "
+            "http://localhost:8080/api",
+            response.status_code,
+        )
