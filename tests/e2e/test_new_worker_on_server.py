@@ -200,13 +200,12 @@ def test_from_server_generates_workers_from_keys_and_from_schemas(
         result = project.cli("new-worker", name, "--from-server")
         assert result.returncode == 0, result.stderr
         saved = json.loads((definitions(project) / "tasks" / f"{name}.json").read_text())
-        stored = conductor.api("GET", f"/metadata/taskdefs/{name}")
-        assert isinstance(stored, dict)
-        # Saved as the server has it, less the server's own audit fields (schemas: see below).
-        ignored = {"createTime", "updateTime", "createdBy", "updatedBy", "inputSchema", "outputSchema"}
-        assert {k: v for k, v in saved.items() if k not in ignored} == {
-            k: v for k, v in stored.items() if k not in ignored
-        }
+        # As the repository holds a definition: the fields that differ from task-defaults.json (else
+        # from the server's defaults), without the server's bookkeeping.
+        assert (saved["retryCount"], saved["responseTimeoutSeconds"]) == (definition["retryCount"], 20)
+        assert saved["ownerEmail"] == "other.team@example.com" and saved["timeoutSeconds"] == 60
+        assert saved["retryLogic"] == "FIXED" and saved["retryDelaySeconds"] == 60  # server defaults, not ours
+        assert not {"createTime", "updateTime", "createdBy", "updatedBy", "concurrentExecLimit"} & set(saved)
     source = (project.path / "src" / project.package / "workers" / f"{SCHEMA_TASK}.py").read_text()
     assert "    card: NwChargeCardInputCard\n    amount: float\n" in source
     assert 'currency: Literal["EUR", "USD"] | None = None' in source
