@@ -182,8 +182,26 @@ def test_an_unrecognised_workers_list_is_refused_and_changes_nothing(crowded: Ba
         listing.write_text(original)
 
 
+def test_an_unrecognised_autoscaling_file_is_refused_and_changes_nothing(crowded: BakedProject) -> None:
+    scaled = crowded.path / "k8s" / "scaledobject.yaml"
+    original = scaled.read_text()
+    scaled.write_text(original.split("  triggers:")[0])
+    try:
+        before = tree(crowded)
+        result = crowded.cli("new-worker", "fresh_task")
+        assert result.returncode == 2
+        assert result.stderr == (
+            "error: cannot add an autoscaling trigger: k8s/scaledobject.yaml has no `triggers:` list to copy from\n"
+        )
+        assert tree(crowded) == before
+    finally:
+        scaled.write_text(original)
+
+
 def test_a_one_line_workers_list_is_extended(baker: Any) -> None:
-    project = baker().install()
+    """Also without the Kubernetes files: no autoscaling trigger to add."""
+    project = baker(kubernetes=False).install()
+    assert not (project.path / "k8s").exists()
     listing = package_dir(project) / "workers" / "__init__.py"
     listing.write_text(
         listing.read_text().replace("WORKERS = [\n    compute_invoice_total,\n]", "WORKERS = [compute_invoice_total]")

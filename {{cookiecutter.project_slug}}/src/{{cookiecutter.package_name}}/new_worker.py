@@ -721,4 +721,7 @@ def new_worker(
                 path.write_bytes(original)
         raise
     root = PROJECT_DIR
-    return [f"wrote {path.relative_to(root)}" for path in originals]
+    module = (WORKERS_DIR / f"{name}.py").relative_to(root)
+    return [f"wrote {path.relative_to(root)}" for path in originals] + [
+        f"next: fill in {module} (`make schemas` after changing its dataclasses), `make check`, `make register`"
+    ]
