@@ -30,7 +30,7 @@ def documented_commands(readme: str) -> list[str]:
 def test_every_documented_command_has_a_make_target(baker: Any) -> None:
     project = baker()
     commands = documented_commands((project.path / "README.md").read_text())
-    assert commands == ["worker", "register", "run-workflow", "doctor", "health"]
+    assert commands == ["worker", "register", "run-workflow", "doctor", "health", "new-worker", "schemas"]
     for command in commands:
         result = make(project.path, "-n", command)
         assert result.returncode == 0, result.stderr
@@ -91,7 +91,7 @@ def test_readme_is_what_a_team_keeps(baker: Any) -> None:
         "Quickstart",
         "Commands",
         "Configuration",
-        "Adding a second worker",
+        "Adding a worker",
         "Sizing",
         "Deploying",
         "Troubleshooting",

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.definitions import (
     workflow_definitions,
 )
 from {{ cookiecutter.package_name }}.registry import served_workers
+from {{ cookiecutter.package_name }}.schemas import stale_fields, typed_workers
 
 RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
 TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
@@ -46,6 +47,16 @@ def test_task_definition_obeys_server_rules(task: dict[str, Any]) -> None:
 def test_input_keys_match_worker_parameters(task: dict[str, Any]) -> None:
     function = decorated_workers()[task["name"]]
     assert list(inspect.signature(function).parameters) == task["inputKeys"]
+
+
+@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+def test_schemas_match_the_typed_input_and_result(task: dict[str, Any]) -> None:
+    """The schemas and keys say what the worker's dataclasses say; `make schemas` fixes them."""
+    if task["name"] not in typed_workers():
+        pytest.skip("the worker names no typed input and result (@typed_io): no schema to check")
+    input_type, output_type = typed_workers()[task["name"]]
+    stale = stale_fields(task, input_type, output_type)
+    assert stale == {}, f"{', '.join(stale)} differ from the code: run `make schemas`"
 
 
 def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:

@@ -1,4 +1,4 @@
-"""Command line: `python -m <package> [worker|register|run-workflow|doctor|health]`."""
+"""Command line: `python -m <package> [worker|register|run-workflow|doctor|health|new-worker|schemas]`."""
 
 import argparse
 import json
@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from .config import ConfigError, Settings, configure_logging, load_env_file, load_settings
 
@@ -68,6 +69,40 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def _new_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from .new_worker import Refused, new_worker
+
+    try:
+        if args.from_server:
+            from .server import ConductorServer
+
+            with ConductorServer(settings) as server:
+
+                def fetch(name: str) -> dict[str, Any] | None:
+                    response = server.request("GET", f"/metadata/taskdefs/{name}", allow=(404,))
+                    found = response.json() if response.status_code != 404 and response.content else None
+                    return found if isinstance(found, dict) else None
+
+                lines = new_worker(args.name, args.asynchronous, args.workflow, fetch)
+        else:
+            lines = new_worker(args.name, args.asynchronous, args.workflow)
+    except Refused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _schemas(settings: Settings, args: argparse.Namespace) -> int:
+    from .schemas import update
+
+    lines = update(check=args.check)
+    for line in lines:
+        print(line)
+    return 1 if any(line.startswith("stale") for line in lines) else 0
+
+
 def _json_object(text: str) -> str:
     try:
         value = json.loads(text)
@@ -111,6 +146,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--workflow", help="workflow to run (default: the only one in definitions/workflows)")
     commands.add_parser("doctor", help="check server, credentials, definitions, domains and permissions")
     commands.add_parser("health", help="exit 0 if every worker process polled recently (for probes)")
+    new = commands.add_parser("new-worker", help="add a worker: module, task definition, unit test, WORKERS entry")
+    new.add_argument("name", help="the task name; also the worker's module and function name")
+    new.add_argument("--async", dest="asynchronous", action="store_true", help="an `async def` worker")
+    new.add_argument("--workflow", help="also append the task to this workflow, fed from its input")
+    new.add_argument(
+        "--from-server", action="store_true", help="start from the server's definition of NAME (keys, schemas)"
+    )
+    schemas = commands.add_parser("schemas", help="write each worker's typed I/O into its task definition")
+    schemas.add_argument("--check", action="store_true", help="only report stale schemas (exit 1 if any)")
     return root
 
 
@@ -120,6 +164,8 @@ COMMANDS = {
     "run-workflow": _run_workflow,
     "doctor": _doctor,
     "health": _health,
+    "new-worker": _new_worker,
+    "schemas": _schemas,
 }
 
 

@@ -5,7 +5,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from conductor.client.worker.worker_task import worker_task
 
+from .defaults import POLL_INTERVAL_MILLIS, THREAD_COUNT
 from .errors import InvalidInput
+from .typed_io import typed_io
 
 CENT = Decimal("0.01")
 DEFAULT_CURRENCY = "USD"
@@ -23,8 +25,8 @@ class LineItem:
 class InvoiceRequest:
     order_id: str
     items: tuple[LineItem, ...]
-    currency: str
-    tax_rate: Decimal
+    currency: str = DEFAULT_CURRENCY
+    tax_rate: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,14 @@ def invoice_total(request: InvoiceRequest) -> InvoiceTotal:
 # Parameters are typed `object` on purpose: the SDK passes such values through untouched, so
 # parse_invoice_request can reject bad input terminally. (Its own dataclass conversion would turn a
 # wrong type into a retryable failure.) Money travels as strings so no float rounding creeps in.
-@worker_task(task_definition_name="{{ cookiecutter.task_definition_name }}", thread_count=16, poll_interval_millis=100)
+# The typed input is InvoiceRequest, the result InvoiceTotal: @typed_io names them, and the task
+# definition's inputSchema and outputSchema are generated from them (`make schemas`).
+@worker_task(
+    task_definition_name="{{ cookiecutter.task_definition_name }}",
+    thread_count=THREAD_COUNT,
+    poll_interval_millis=POLL_INTERVAL_MILLIS,
+)
+@typed_io(input=InvoiceRequest, output=InvoiceTotal)
 def compute_invoice_total(
     order_id: object = None, items: object = None, currency: object = DEFAULT_CURRENCY, tax_rate: object = 0
 ) -> InvoiceTotal:

@@ -1,0 +1,221 @@
+"""`new-worker` in a baked project: new workers (sync and async) pass the project's own checks; typed I/O
+and the task definition's schemas stay in step; every refused name leaves the tree byte-identical.
+(Serving them on the real server, and `--from-server`: tests/e2e/test_new_worker_on_server.py.)"""
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.baked_project import BakedProject, bake
+
+EXTRA_WORKER = '''"""A worker whose module, function and task names all differ."""
+
+from conductor.client.worker.worker_task import worker_task
+
+
+@worker_task(task_definition_name="audit_trail")
+def record_audit(note: str = "") -> dict[str, str]:
+    return {"note": note}
+'''
+
+
+def tree(project: BakedProject) -> dict[str, str]:
+    """Every file of the project (bytecode caches aside) and a hash of its bytes."""
+    return {
+        str(path.relative_to(project.path)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in project.files()
+        if "__pycache__" not in path.parts and ".mypy_cache" not in path.parts and ".ruff_cache" not in path.parts
+    }
+
+
+def checks_pass(project: BakedProject) -> str:
+    """What `make check` runs; returns pytest's summary line."""
+    project.run("ruff", "check", ".")
+    project.run("ruff", "format", "--check", ".")
+    project.run("mypy")
+    result = project.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def package_dir(project: BakedProject) -> Path:
+    return project.path / "src" / project.package
+
+
+def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> None:
+    project = baker().install()
+    workflow = project.workflow_name
+    first = project.cli("new-worker", "send_email", "--workflow", workflow)
+    assert first.returncode == 0, first.stderr
+    make = subprocess.run(
+        ["make", "new-worker", "NAME=fetch_rates", "ASYNC=1", f"WORKFLOW={workflow}"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        env=project.environment(),
+        check=False,
+    )
+    assert make.returncode == 0, make.stdout + make.stderr
+    package = package_dir(project)
+    for name in ("send_email", "fetch_rates"):
+        assert (package / "workers" / f"{name}.py").is_file()
+        assert (project.path / "tests" / "workers" / f"test_{name}.py").is_file()
+        definition = json.loads((package / "definitions" / "tasks" / f"{name}.json").read_text())
+        # Retries and timeouts come from task-defaults.json when registered: the file holds only its own.
+        assert set(definition) == {"name", "description", "inputKeys", "outputKeys", "inputSchema", "outputSchema"} | {
+            "enforceSchema"
+        }
+        assert definition["inputSchema"]["data"]["properties"] == {"text": {"type": "string"}}
+        assert definition["outputSchema"]["name"] == f"{name}_output"
+        assert definition["enforceSchema"] is False
+    assert "async def fetch_rates(" in (package / "workers" / "fetch_rates.py").read_text()
+    assert "\ndef send_email(" in (package / "workers" / "send_email.py").read_text()
+    listing = (package / "workers" / "__init__.py").read_text()
+    assert "from .fetch_rates import fetch_rates\n" in listing
+    assert "    send_email,\n    fetch_rates,\n]" in listing
+    steps = json.loads((package / "definitions" / "workflows" / f"{workflow}.json").read_text())["tasks"]
+    assert [(step["name"], step["type"]) for step in steps[-2:]] == [
+        ("send_email", "SIMPLE"),
+        ("fetch_rates", "SIMPLE"),
+    ]
+    assert steps[-1]["inputParameters"] == {"text": "${workflow.input.text}"}
+    scaled = (project.path / "k8s" / "scaledobject.yaml").read_text()
+    assert scaled.count("- type: metrics-api") == 3
+    assert "taskType=send_email" in scaled and "taskType=fetch_rates" in scaled
+    assert " passed" in checks_pass(project)
+    assert "{{" not in (package / "workers" / "send_email.py").read_text()
+    assert project.cli("schemas", "--check").returncode == 0
+
+
+def test_code_and_json_schemas_disagreeing_fail_the_check_until_schemas_runs(baker: Any) -> None:
+    project = baker().install()
+    assert project.cli("new-worker", "lookup").returncode == 0
+    module = package_dir(project) / "workers" / "lookup.py"
+    source = module.read_text()
+    # The user adds an optional input field (and its parameter).
+    source = source.replace("    text: str\n", "    text: str\n    limit: int = 10\n", 1)
+    source = source.replace(
+        "def lookup(text: object | None = None)", "def lookup(text: object | None = None, limit: object | None = None)"
+    )
+    source = source.replace("parse_input(LookupInput, text=text)", "parse_input(LookupInput, text=text, limit=limit)")
+    module.write_text(source)
+    stale = project.cli("schemas", "--check")
+    assert stale.returncode == 1
+    assert "stale tasks/lookup.json: inputKeys, inputSchema (run `make schemas`)" in stale.stdout
+    failing = project.run("pytest", "-q", "-p", "no:cacheprovider", "tests/test_definitions.py", check=False)
+    assert failing.returncode != 0
+    assert "run `make schemas`" in failing.stdout
+    assert project.cli("schemas").returncode == 0
+    definition = json.loads((package_dir(project) / "definitions" / "tasks" / "lookup.json").read_text())
+    assert definition["inputSchema"]["data"]["properties"]["limit"] == {"type": "integer"}
+    assert definition["inputKeys"] == ["text", "limit"]
+    assert " passed" in checks_pass(project)
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
+    """A project with a worker whose module, function and task names differ, and a definition whose
+    file name is not its task name."""
+    project = bake(tmp_path_factory.mktemp("crowded"))
+    project.add_worker("audit", EXTRA_WORKER, "record_audit")
+    tasks = package_dir(project) / "definitions" / "tasks"
+    (tasks / "renamed_file.json").write_text(json.dumps({"name": "billing_sync", "ownerEmail": "a@example.com"}))
+    return project.install()
+
+
+REFUSED = [
+    ("9lives", "is not a valid task name"),
+    ("send-email", "is not a valid task name"),
+    ("send email", "is not a valid task name"),
+    ("a" * 65, "is not a valid task name"),
+    ("", "is not a valid task name"),
+    ("class", "is a Python keyword"),
+    ("match", "is a Python keyword"),
+    ("audit", "taken: a module in workers/ exists"),
+    ("errors", "taken: a module in workers/ exists"),
+    ("typed_io", "a name every worker module imports"),
+    ("record_audit", "taken: workers/__init__.py already binds that name"),
+    ("audit_trail", "taken: a worker in WORKERS serves that task"),
+    ("billing_sync", "taken: a task definition in definitions/tasks has that name"),
+    ("compute_invoice_total", "taken: a task definition exists"),
+    ("invoice_total", "taken: a module in workers/ exists"),
+]
+
+
+@pytest.mark.parametrize(("name", "rule"), REFUSED, ids=[name[:12] or "empty" for name, _ in REFUSED])
+def test_refused_names_change_nothing(crowded: BakedProject, name: str, rule: str) -> None:
+    before = tree(crowded)
+    result = crowded.cli("new-worker", name, "--workflow", crowded.workflow_name)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert rule in result.stderr
+    assert tree(crowded) == before
+
+
+def test_unknown_workflow_is_refused_and_changes_nothing(crowded: BakedProject) -> None:
+    before = tree(crowded)
+    result = crowded.cli("new-worker", "fresh_task", "--workflow", "no_such_flow")
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"error: no workflow named 'no_such_flow' in definitions/workflows (known: {crowded.workflow_name})\n"
+    )
+    assert tree(crowded) == before
+
+
+def test_an_unrecognised_workers_list_is_refused_and_changes_nothing(crowded: BakedProject) -> None:
+    listing = package_dir(crowded) / "workers" / "__init__.py"
+    original = listing.read_text()
+    listing.write_text(original.replace("WORKERS = [", "WORKERS = list(\n    [").replace("\n]\n", "\n    ]\n)\n"))
+    try:
+        before = tree(crowded)
+        result = crowded.cli("new-worker", "fresh_task")
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: cannot add the worker to workers/__init__.py: it must assign")
+        assert result.stderr.count("\n") == 1
+        assert tree(crowded) == before
+    finally:
+        listing.write_text(original)
+
+
+def test_an_unrecognised_autoscaling_file_is_refused_and_changes_nothing(crowded: BakedProject) -> None:
+    scaled = crowded.path / "k8s" / "scaledobject.yaml"
+    original = scaled.read_text()
+    scaled.write_text(original.split("  triggers:")[0])
+    try:
+        before = tree(crowded)
+        result = crowded.cli("new-worker", "fresh_task")
+        assert result.returncode == 2
+        assert result.stderr == (
+            "error: cannot add an autoscaling trigger: k8s/scaledobject.yaml has no `triggers:` list to copy from\n"
+        )
+        assert tree(crowded) == before
+    finally:
+        scaled.write_text(original)
+
+
+def test_a_one_line_workers_list_is_extended(baker: Any) -> None:
+    """Also without the Kubernetes files: no autoscaling trigger to add."""
+    project = baker(kubernetes=False).install()
+    assert not (project.path / "k8s").exists()
+    listing = package_dir(project) / "workers" / "__init__.py"
+    listing.write_text(
+        listing.read_text().replace("WORKERS = [\n    compute_invoice_total,\n]", "WORKERS = [compute_invoice_total]")
+    )
+    assert project.cli("new-worker", "another_task").returncode == 0
+    assert "WORKERS = [\n    compute_invoice_total,\n    another_task,\n]" in listing.read_text()
+    assert "from .another_task import another_task\nfrom .invoice_total import" in listing.read_text()
+    assert " passed" in checks_pass(project)
+
+
+def test_long_names_stay_within_the_line_length(baker: Any) -> None:
+    """Generated code is formatted as ruff would format it, whatever the name's length."""
+    project = baker(package_name="billing_ops").install()
+    name = "t" + "x" * 63
+    assert project.cli("new-worker", name).returncode == 0
+    assert project.cli("new-worker", "y" * 64, "--async").returncode == 0
+    assert " passed" in checks_pass(project)
