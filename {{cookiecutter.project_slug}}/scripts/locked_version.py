@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def locked_version(lock_text: str, name: str) -> str:
-    versions = {package["version"] for package in tomllib.loads(lock_text)["package"] if package["name"] == name}
+    versions = {str(package["version"]) for package in tomllib.loads(lock_text)["package"] if package["name"] == name}
     if len(versions) != 1:
         raise ValueError(f"uv.lock: expected one locked version of {name}, found {sorted(versions) or 'none'}")
     return versions.pop()
