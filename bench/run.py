@@ -1,4 +1,4 @@
-"""`python -m bench`: one run, one real Conductor server, every client and workload in alternating rounds.
+"""`python -m bench`: one run, one real Conductor server, every client and workload in rounds, the order rotating.
 
 Clients: "limit" (bench/rawclient.py, plain HTTP, no SDK, at the best point of a threads x batch grid swept
 in the same run), "ours" (a baked project's `worker` command with its generated defaults) and "anchor" (the
