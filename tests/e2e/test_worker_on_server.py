@@ -107,14 +107,15 @@ def test_doctor_passes_with_a_running_worker(project: BakedProject, worker: Work
     assert f"PASS  task definition {TASK}" in result.stdout
 
 
-def test_no_worker_found_exits_non_zero(project: BakedProject) -> None:
+def test_no_worker_found_exits_non_zero(project: BakedProject, tmp_path: Path) -> None:
     listing = project.path / "src" / project.package / "workers" / "__init__.py"
     original = listing.read_text()
     emptied = re.sub(r"\nWORKERS = \[.*?\]", "\nWORKERS: list[object] = []", original, count=1, flags=re.DOTALL)
     assert emptied != original, f"no `WORKERS = [` list in {listing}"
     listing.write_text(emptied)
     try:
-        result = project.cli("worker", timeout=60)
+        # A health directory of its own: the module's running worker owns the project's default one.
+        result = project.cli("worker", env={"WORKER_HEALTH_DIR": str(tmp_path / "health")}, timeout=60)
     finally:
         listing.write_text(original)
     assert result.returncode == 1

@@ -31,10 +31,9 @@ def _tasks(server: ConductorServer, workflow_id: str) -> tuple[str, list[str]]:
 def burst(server: ConductorServer, worker_pid: int, ids_file: Path) -> int:
     name = workflow_definitions()[0]["name"]
     workflow_input = example_input(name)
-    started_by = time.monotonic() + TIMEOUT_SECONDS
-    ids = [run_workflow.start(server, name, workflow_input, None, started_by) for _ in range(WORKFLOWS)]
-    ids_file.write_text("\n".join(ids) + "\n")
     deadline = time.monotonic() + TIMEOUT_SECONDS
+    ids = [run_workflow.start(server, name, workflow_input, None, deadline) for _ in range(WORKFLOWS)]
+    ids_file.write_text("\n".join(ids) + "\n")
     while sum(_tasks(server, wid)[0] == "COMPLETED" for wid in ids[:COMPLETED_BEFORE_SIGNAL]) < COMPLETED_BEFORE_SIGNAL:
         if time.monotonic() > deadline:
             print(f"drain check: the worker did not complete {COMPLETED_BEFORE_SIGNAL} workflows", file=sys.stderr)
