@@ -33,8 +33,13 @@ def _retrying(deadline: float, call: Callable[[], Any]) -> Any:
 
 
 def start(
-    server: ConductorServer, name: str, workflow_input: dict[str, Any], domain: str | None, deadline: float
+    server: ConductorServer,
+    name: str,
+    workflow_input: dict[str, Any],
+    domain: str | None = None,
+    deadline: float | None = None,
 ) -> str:
+    """Start workflow `name`; its id. With a deadline (time.monotonic()), retried until then."""
     # The correlation id makes a retried start safe: if an earlier attempt reached the server but its
     # answer was lost, the workflow it started is found and used instead of starting a second one.
     request: dict[str, Any] = {"name": name, "input": workflow_input, "correlationId": f"run-workflow-{uuid.uuid4()}"}
@@ -54,7 +59,7 @@ def start(
                 return str(started[0]["workflowId"])
         return server.request("POST", "/workflow", json=request).text.strip().strip('"')
 
-    return str(_retrying(deadline, attempt))
+    return str(_retrying(time.monotonic() if deadline is None else deadline, attempt))
 
 
 def wait(server: ConductorServer, workflow_id: str, deadline: float) -> dict[str, Any]:
