@@ -1,8 +1,7 @@
-"""Load, drain and measure one client (a worker process tree) on one workload."""
+"""Load, drain and measure one client (a process tree) on one workload."""
 
 import contextlib
 import itertools
-import statistics
 import subprocess
 import threading
 import time
@@ -11,21 +10,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import psutil
-
 from bench.rest import Rest
+from bench.sampling import TreeSampler
+from bench.stats import percentile
 
-TERMINAL = {"COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "TERMINATED", "CANCELED"}
+IDLE_WINDOW_S = 3.0  # idle memory: the highest RSS over this long once every task type was polled
+STALL_MS = 1000
 
 
 @dataclass
 class Workload:
     name: str
     title: str
-    task: str
-    workflow: str
+    task_types: list[str]
+    workflows: list[str]  # one-task workflows, one per task type; the backlog is spread over them
     input: dict[str, Any]
     backlog: int
+    paced: int = 0  # tasks started at a steady rate after the drain, for latency (0: no latency phase)
+    idle_first: bool = False  # start the client with nothing queued and measure its idle memory first
+    sleep_ms: float = 0.0  # what each task waits (the raw client waits the same)
 
 
 @dataclass
@@ -36,47 +39,6 @@ class Client:
     description: str
     launch: Callable[[], subprocess.Popen[bytes]]
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and all its descendants until stopped."""
-
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.peak_rss = 0
-        self.peak_processes = 0
-        self.peak_sizes: list[int] = []
-        self.done = threading.Event()
-
-    def tree(self) -> list[psutil.Process]:
-        root = psutil.Process(self.pid)
-        return [root, *root.children(recursive=True)]
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                sizes = []
-                for process in self.tree():
-                    with contextlib.suppress(psutil.Error):
-                        sizes.append(process.memory_info().rss)
-                if sum(sizes) > self.peak_rss:
-                    self.peak_rss, self.peak_processes = sum(sizes), len(sizes)
-                    self.peak_sizes = sorted(sizes, reverse=True)
-            except psutil.Error:
-                pass
-            self.done.wait(self.interval)
-
-    def pss(self) -> int:
-        """Proportional set size of the tree now: shared pages are split, not counted once per process."""
-        total = 0
-        try:
-            for process in self.tree():
-                with contextlib.suppress(psutil.Error, AttributeError):
-                    total += process.memory_full_info().pss
-        except psutil.Error:
-            pass
-        return total
 
 
 def _local(api: str) -> Callable[[], Rest]:
@@ -90,27 +52,27 @@ def _local(api: str) -> Callable[[], Rest]:
     return get
 
 
+def _start(rest: Rest, workflow: str, workflow_input: dict[str, Any]) -> str:
+    body = {"name": workflow, "version": 1, "input": workflow_input}
+    return str(rest.request("POST", "/workflow", body=body)).strip().strip('"')
+
+
 def start_workflows(api: str, workload: Workload, count: int, threads: int = 6) -> list[str]:
     rest = _local(api)
-    body = {"name": workload.workflow, "version": 1, "input": workload.input}
-
-    def one(_: int) -> str:
-        return str(rest().request("POST", "/workflow", body=body)).strip().strip('"')
-
+    names = itertools.cycle(workload.workflows)
+    order = [next(names) for _ in range(count)]
     with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(one, range(count)))
+        return list(pool.map(lambda name: _start(rest(), name, workload.input), order))
 
 
 def start_paced(api: str, workload: Workload, count: int, rate: float) -> list[str]:
     """Start `count` workflows at a steady `rate` per second (below every client's capacity)."""
-    rest = Rest(api)
-    body = {"name": workload.workflow, "version": 1, "input": workload.input}
-    ids, begin = [], time.monotonic()
-    for n in range(count):
+    rest, ids, begin = Rest(api), [], time.monotonic()
+    for n, name in zip(range(count), itertools.cycle(workload.workflows), strict=False):
         delay = begin + n / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        ids.append(str(rest.request("POST", "/workflow", body=body)).strip().strip('"'))
+        ids.append(_start(rest, name, workload.input))
     rest.close()
     return ids
 
@@ -119,11 +81,29 @@ def wait_finished(api: str, workload: Workload, ids: list[str], timeout: float) 
     rest, wanted, deadline = Rest(api), set(ids), time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            running = rest.request("GET", f"/workflow/running/{workload.workflow}", params={"version": 1}) or []
+            running: set[str] = set()
+            for name in workload.workflows:
+                running.update(rest.request("GET", f"/workflow/running/{name}", params={"version": 1}) or [])
             if not wanted.intersection(running):
                 return True
             time.sleep(0.25)
         return False
+    finally:
+        rest.close()
+
+
+def wait_polling(api: str, task_types: list[str], since: float, timeout: float) -> bool:
+    """Until the server has seen a poll for every task type after `since` (time.time() seconds)."""
+    rest, deadline = Rest(api), time.monotonic() + timeout
+    try:
+        waiting = set(task_types)
+        while waiting and time.monotonic() < deadline:
+            for task_type in list(waiting):
+                polls = rest.request("GET", "/tasks/queue/polldata", params={"taskType": task_type}) or []
+                if any((p.get("lastPollTime") or 0) / 1000 >= since for p in polls):
+                    waiting.discard(task_type)
+            time.sleep(0.2)
+        return not waiting
     finally:
         rest.close()
 
@@ -154,14 +134,6 @@ def terminate(api: str, ids: list[str]) -> None:
     rest.close()
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
 def latencies(tasks: list[dict[str, Any]]) -> dict[str, list[float]]:
     done = [t for t in tasks if t["status"] == "COMPLETED" and t["started"] and t["ended"]]
     return {
@@ -176,9 +148,6 @@ def latency_stats(to_start: list[float], to_end: list[float]) -> dict[str, float
         stats[f"start_p{q}_ms"] = percentile(to_start, q)
         stats[f"complete_p{q}_ms"] = percentile(to_end, q)
     return stats
-
-
-STALL_MS = 1000
 
 
 def drain_stats(done: list[dict[str, Any]]) -> dict[str, Any]:
@@ -197,62 +166,92 @@ def drain_stats(done: list[dict[str, Any]]) -> dict[str, Any]:
         "wall_tasks_per_s": len(done) / ((events[-1] - events[0]) / 1000) if events[-1] > events[0] else float("nan"),
         "stalls": len(stalls),
         "stalled_s": sum(stalls) / 1000,
+        "drain_start": events[0] / 1000,
+        "drain_end": events[-1] / 1000,
     }
 
 
-def measure(
-    api: str, workload: Workload, client: Client, paced: int, rate: float, timeout: float, log: Callable[[str], None]
-) -> dict[str, Any]:
-    """Backlog drain (throughput, start to first poll), then a paced phase (latency), under one process tree."""
-    result: dict[str, Any] = {"workload": workload.name, "client": client.name, "settings": client.settings}
-    log(f"[{workload.name}/{client.name}] queueing {workload.backlog} workflows")
-    backlog = start_workflows(api, workload, workload.backlog)
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
+
+def measure(
+    api: str,
+    workload: Workload,
+    client: Client,
+    rate: float,
+    timeout: float,
+    log: Callable[[str], None],
+    server_pid: int | None = None,
+    paced: bool = True,
+) -> dict[str, Any]:
+    """Backlog drain (throughput, start to first task, memory, CPU), then the workload's paced phase (latency).
+
+    Normally the backlog is queued first and then the client started, so the first task's start time
+    tells how long the client took to start. With `workload.idle_first`, the client starts on an empty
+    queue and its idle memory is sampled once it polls every task type; then the backlog is queued.
+    """
+    tag = f"[{workload.name}/{client.name}]"
+    result: dict[str, Any] = {"workload": workload.name, "client": client.name, "settings": client.settings}
+    backlog: list[str] = []
+    if not workload.idle_first:
+        log(f"{tag} queueing {workload.backlog} workflows")
+        backlog = start_workflows(api, workload, workload.backlog)
     launched = time.time()
     process = client.launch()
-    sampler = TreeSampler(process.pid)
+    sampler = TreeSampler(process.pid, server_pid)
     sampler.start()
     try:
+        if workload.idle_first:
+            if not wait_polling(api, workload.task_types, launched, timeout):
+                raise RuntimeError(f"{tag} not every task type was polled within {timeout:.0f} s")
+            polling = time.time()
+            result["all_polling_s"] = polling - launched
+            time.sleep(IDLE_WINDOW_S)
+            result["idle_rss_bytes"] = sampler.rss_between(polling, time.time())
+            log(f"{tag} polling every task type after {polling - launched:.1f} s; queueing {workload.backlog}")
+            backlog = start_workflows(api, workload, workload.backlog)
         drained = wait_finished(api, workload, backlog, timeout)
         tasks = fetch_tasks(api, backlog)
         if not drained:
             terminate(api, backlog)
         done = [t for t in tasks if t["status"] == "COMPLETED" and t["started"] and t["ended"]]
-        result["backlog"] = workload.backlog
-        result["backlog_completed"] = len(done)
-        result["drained"] = drained
+        result.update(backlog=workload.backlog, backlog_completed=len(done), drained=drained)
         if done:
             result.update(drain_stats(done))
-            result["first_poll_s"] = min(t["started"] for t in done) / 1000 - launched
+            if not workload.idle_first:
+                result["first_poll_s"] = result["drain_start"] - launched
+            window = sampler.cpu_between(result["drain_start"], result["drain_end"])
+            result["cpu"] = window.as_dict() if window else None
+        result["load_rss_bytes"] = sampler.peak_rss
         log(
-            f"[{workload.name}/{client.name}] drained {len(done)}/{workload.backlog}: "
-            f"{result.get('tasks_per_s', float('nan')):.1f} tasks/s, first poll {result.get('first_poll_s', 0):.2f} s"
+            f"{tag} drained {len(done)}/{workload.backlog}: {result.get('tasks_per_s', float('nan')):.1f} tasks/s"
+            + (f", first task after {result['first_poll_s']:.2f} s" if "first_poll_s" in result else "")
+            + (f"; {result['cpu']['bound']}" if result.get("cpu") else "")
         )
 
-        time.sleep(2.0)  # idle: the client backs off to its poll interval before the paced phase
-        paced_ids = start_paced(api, workload, paced, rate)
-        finished = wait_finished(api, workload, paced_ids, timeout)
-        paced_tasks = fetch_tasks(api, paced_ids)
-        if not finished:
-            terminate(api, paced_ids)
-        result["paced"] = paced
-        result["rate_per_s"] = rate
-        result.update(latencies(paced_tasks))
-        result.update(latency_stats(result["paced_start_ms"], result["paced_complete_ms"]))
+        if paced and workload.paced:
+            time.sleep(2.0)  # idle: the client backs off to its poll interval before the paced phase
+            paced_ids = start_paced(api, workload, workload.paced, rate)
+            finished = wait_finished(api, workload, paced_ids, timeout)
+            paced_tasks = fetch_tasks(api, paced_ids)
+            if not finished:
+                terminate(api, paced_ids)
+            result.update(paced=workload.paced, rate_per_s=rate, **latencies(paced_tasks))
+            result.update(latency_stats(result["paced_start_ms"], result["paced_complete_ms"]))
+            log(
+                f"{tag} paced {workload.paced} at {rate:g}/s: p50 start "
+                f"{result['start_p50_ms']:.0f} ms, p50 complete {result['complete_p50_ms']:.0f} ms"
+            )
         result["pss_bytes"] = sampler.pss()
-        log(
-            f"[{workload.name}/{client.name}] paced {paced} at {rate:g}/s: p50 start "
-            f"{result['start_p50_ms']:.0f} ms, p50 complete {result['complete_p50_ms']:.0f} ms"
-        )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        sampler.done.set()
-        sampler.join()
+        _stop(process)
+        sampler.stop()
     result["peak_rss_bytes"] = sampler.peak_rss
     result["processes"] = sampler.peak_processes
     result["peak_rss_by_process_mb"] = [round(size / 2**20) for size in sampler.peak_sizes]

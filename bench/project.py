@@ -1,4 +1,9 @@
-"""The baked projects the benchmark drives, and the I/O-bound bench task added to one of them."""
+"""The baked projects the benchmark drives, and the workers it adds to them.
+
+Workers are added the way the generated README says to add one: a module per worker in
+`src/<pkg>/workers/`, appended to the one `WORKERS` list in `workers/__init__.py`, with a task definition
+of the same name (and, for the benchmark, a one-task workflow to start it).
+"""
 
 import json
 import re
@@ -10,12 +15,17 @@ from tests.harness.baked_project import BakedProject, bake
 NOOP_TASK = "bench_noop"
 IDLE_TASK = "bench_idle"
 IO_TASK = "bench_io"
-IO_WORKFLOW = "bench_io_workflow"
+ASYNC_TASK = "bench_async_io"
+TEN_TASK = "bench_ten"
+TASK_TYPES = 10
+IO_SLEEP_MS = 50
+ASYNC_SLEEP_MS = 200
+# An async worker's thread_count is how many of its tasks wait at once in one event loop; a wait of
+# 200 ms needs about a hundred in flight to keep up with a few hundred tasks per second.
+ASYNC_CONCURRENCY = 100
 
-# Added to the I/O project as its README's "Adding a second worker" says: a module-level function in
-# a module in workers/ listed in WORKERS, with a task definition of the same name. The decorator numbers
-# are the generated project's own (read from its example worker), so the bench task runs with its defaults.
-IO_WORKER_MODULE = '''"""Benchmark task: waits ~50 ms, as a call to another service or a database would."""
+
+SYNC_IO_WORKER = '''"""Benchmark task: waits, as a call to another service or a database would."""
 
 import time
 
@@ -23,16 +33,48 @@ from conductor.client.worker.worker_task import worker_task
 
 
 @worker_task(task_definition_name="{task}"{decorator_args})
-def {task}(duration_ms: object = 50) -> dict:
-    milliseconds = float(duration_ms) if isinstance(duration_ms, (int, float)) else 50.0
+def {task}(duration_ms: object = {sleep_ms}) -> dict[str, object]:
+    milliseconds = float(duration_ms) if isinstance(duration_ms, (int, float)) else {sleep_ms}.0
     time.sleep(milliseconds / 1000)
     return {{"slept_ms": milliseconds}}
 '''
 
+ASYNC_IO_WORKER = '''"""Benchmark task: an `async def` worker that awaits, as a non-blocking client call would."""
+
+import asyncio
+
+from conductor.client.worker.worker_task import worker_task
+
+
+@worker_task(task_definition_name="{task}"{decorator_args})
+async def {task}(duration_ms: object = {sleep_ms}) -> dict[str, object]:
+    milliseconds = float(duration_ms) if isinstance(duration_ms, (int, float)) else {sleep_ms}.0
+    await asyncio.sleep(milliseconds / 1000)
+    return {{"slept_ms": milliseconds}}
+'''
+
+NOOP_WORKER = '''"""Benchmark task: does nothing (one more task type in the project)."""
+
+from conductor.client.worker.worker_task import worker_task
+
+
+@worker_task(task_definition_name="{task}"{decorator_args})
+def {task}(order_id: object = None) -> dict[str, object]:
+    return {{"order_id": order_id}}
+'''
+
+
+def _package_dir(project: BakedProject) -> Path:
+    return project.path / "src" / project.package
+
 
 def decorator_defaults(project: BakedProject) -> dict[str, int]:
     """thread_count and poll_interval_millis as the generated example worker sets them (SDK defaults if absent)."""
-    source = (project.path / "src" / project.package / "workers" / "invoice_total.py").read_text()
+    marker = f'task_definition_name="{project.task_name}"'
+    modules = sorted((_package_dir(project) / "workers").glob("*.py"))
+    source = next((text for text in (m.read_text() for m in modules) if marker in text), "")
+    if not source:
+        raise RuntimeError(f"no module in {project.package}/workers declares the task {project.task_name}")
     found = {"thread_count": 1, "poll_interval_millis": 100}
     for name in found:
         match = re.search(rf"@worker_task\([^)]*\b{name}=(\d+)", source)
@@ -41,54 +83,87 @@ def decorator_defaults(project: BakedProject) -> dict[str, int]:
     return found
 
 
-def bake_noop(work_dir: Path) -> BakedProject:
-    """The generated project as is; its example worker serves the no-op workload (a few dozen µs of work)."""
-    return bake(work_dir, project_name="Bench Noop Worker", task_definition_name=NOOP_TASK)
-
-
-def bake_io(work_dir: Path) -> BakedProject:
-    """A second generated project with the bench I/O task added; its own example task stays paused."""
-    project = bake(work_dir, project_name="Bench IO Worker", task_definition_name=IDLE_TASK)
-    package_dir = project.path / "src" / project.package
-    numbers = decorator_defaults(project)
-    args = "".join(f", {name}={value}" for name, value in numbers.items())
-    project.add_worker("bench_io", IO_WORKER_MODULE.format(task=IO_TASK, decorator_args=args), IO_TASK)
-
-    definitions = package_dir / "definitions"
-    generated_task = json.loads((definitions / "tasks" / f"{IDLE_TASK}.json").read_text())
-    task: dict[str, Any] = {
-        **generated_task,
-        "name": IO_TASK,
-        "description": "Benchmark: waits ~50 ms.",
-        "inputKeys": ["duration_ms"],
-        "outputKeys": ["slept_ms"],
-    }
-    (definitions / "tasks" / f"{IO_TASK}.json").write_text(json.dumps(task, indent=2))
+def add_worker(project: BakedProject, task: str, module_source: str, description: str, input_keys: list[str]) -> None:
+    """Add the worker module to WORKERS, its task definition, and a one-task workflow to start it."""
+    project.add_worker(task, module_source, task)
+    definitions = _package_dir(project) / "definitions"
+    generated = json.loads((definitions / "tasks" / f"{project.task_name}.json").read_text())
+    definition = {**generated, "name": task, "description": description, "inputKeys": input_keys, "outputKeys": []}
+    (definitions / "tasks" / f"{task}.json").write_text(json.dumps(definition, indent=2))
     workflow = {
-        "name": IO_WORKFLOW,
-        "description": "Benchmark: one bench_io task.",
+        "name": workflow_for(task),
+        "description": f"Benchmark: one {task} task.",
         "version": 1,
         "schemaVersion": 2,
-        "ownerEmail": generated_task["ownerEmail"],
-        "inputParameters": ["duration_ms"],
+        "ownerEmail": generated["ownerEmail"],
+        "inputParameters": input_keys,
         "tasks": [
             {
-                "name": IO_TASK,
-                "taskReferenceName": "io",
+                "name": task,
+                "taskReferenceName": "only",
                 "type": "SIMPLE",
-                "inputParameters": {"duration_ms": "${workflow.input.duration_ms}"},
+                "inputParameters": {key: f"${{workflow.input.{key}}}" for key in input_keys},
             }
         ],
         "timeoutPolicy": "TIME_OUT_WF",
         "timeoutSeconds": 600,
     }
-    (definitions / "workflows" / f"{IO_WORKFLOW}.json").write_text(json.dumps(workflow, indent=2))
+    (definitions / "workflows" / f"{workflow['name']}.json").write_text(json.dumps(workflow, indent=2))
+
+
+def workflow_for(task: str) -> str:
+    return f"{task}_workflow"
+
+
+def _decorator_args(numbers: dict[str, int]) -> str:
+    return "".join(f", {name}={value}" for name, value in numbers.items())
+
+
+def bake_noop(work_dir: Path) -> BakedProject:
+    """The generated project as is; its example worker serves the no-op workload (a few dozen µs of work)."""
+    return bake(work_dir, project_name="Bench Noop Worker", task_definition_name=NOOP_TASK)
+
+
+def ten_task_types() -> list[str]:
+    return [f"{TEN_TASK}_{n}" for n in range(TASK_TYPES)]
+
+
+def bake_ten(work_dir: Path) -> BakedProject:
+    """The generated project plus nine no-op workers: ten task types, as a team's project grows to."""
+    first, *others = ten_task_types()
+    project = bake(work_dir, project_name="Bench Ten Worker", task_definition_name=first)
+    args = _decorator_args(decorator_defaults(project))
+    for task in others:
+        add_worker(project, task, NOOP_WORKER.format(task=task, decorator_args=args), "Benchmark: no-op.", ["order_id"])
+    return project
+
+
+def bake_io(work_dir: Path) -> BakedProject:
+    """The generated project plus a sync worker that sleeps and an async worker that awaits; its own example
+    worker stays paused. The sync one has the generated decorator numbers, the async one ASYNC_CONCURRENCY."""
+    project = bake(work_dir, project_name="Bench IO Worker", task_definition_name=IDLE_TASK)
+    numbers = decorator_defaults(project)
+    add_worker(
+        project,
+        IO_TASK,
+        SYNC_IO_WORKER.format(task=IO_TASK, decorator_args=_decorator_args(numbers), sleep_ms=IO_SLEEP_MS),
+        f"Benchmark: waits {IO_SLEEP_MS} ms.",
+        ["duration_ms"],
+    )
+    async_numbers = {**numbers, "thread_count": ASYNC_CONCURRENCY}
+    add_worker(
+        project,
+        ASYNC_TASK,
+        ASYNC_IO_WORKER.format(task=ASYNC_TASK, decorator_args=_decorator_args(async_numbers), sleep_ms=ASYNC_SLEEP_MS),
+        f"Benchmark: awaits {ASYNC_SLEEP_MS} ms.",
+        ["duration_ms"],
+    )
     return project
 
 
 def example_input(project: BakedProject) -> dict[str, Any]:
     """The example workflow's input as the generated project ships it."""
-    definitions = project.path / "src" / project.package / "definitions"
+    definitions = _package_dir(project) / "definitions"
     for candidate in (
         definitions / "workflows" / f"{project.workflow_name}.input.json",
         definitions / "example_input.json",

@@ -2,8 +2,10 @@
 
     python -m bench.rawclient --api URL --task NAME [--sleep-ms 50] [--threads 4] [--batch 10]
 
-Each thread owns one keep-alive connection and loops: poll a batch, run each task (nothing, or a sleep),
-report it COMPLETED with `POST /tasks/update-v2`, which also hands back the next task of the same type.
+Each thread owns one keep-alive connection and loops: poll up to --batch tasks, wait --sleep-ms once
+for all of them (their waits overlap, as an event loop's would, so a thread keeps --batch tasks in
+flight), then report each COMPLETED with `POST /tasks/update-v2`, which also hands back the next task
+of the same type; those run the same way before the next poll. Tasks in flight: threads x batch.
 """
 
 import argparse
@@ -34,15 +36,16 @@ def _loop(api: str, task_type: str, worker_id: str, batch: int, sleep_s: float, 
     params = {"workerid": worker_id, "count": batch, "timeout": 100}
     while not stop.is_set() and time.monotonic() < deadline:
         try:
-            tasks = rest.request("GET", f"/tasks/poll/batch/{task_type}", params=params) or []
-            queue = list(tasks)
-            while queue:
-                task = queue.pop()
+            held = list(rest.request("GET", f"/tasks/poll/batch/{task_type}", params=params) or [])
+            while held:
                 if sleep_s:
                     time.sleep(sleep_s)
-                following = rest.request("POST", "/tasks/update-v2" if v2 else "/tasks", body=_result(task, worker_id))
-                if isinstance(following, dict) and following.get("taskId"):
-                    queue.append(following)
+                following = []
+                for task in held:
+                    answer = rest.request("POST", "/tasks/update-v2" if v2 else "/tasks", body=_result(task, worker_id))
+                    if isinstance(answer, dict) and answer.get("taskId"):
+                        following.append(answer)
+                held = following
         except (RestError, OSError):
             time.sleep(0.1)
     rest.close()

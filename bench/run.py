@@ -1,8 +1,11 @@
-"""`python -m bench`: one run, one real Conductor server, three clients, two workloads.
+"""`python -m bench`: one run, one real Conductor server, every client and workload in alternating rounds.
 
-Clients: "limit" (bench/rawclient.py, plain HTTP, no SDK), "ours" (a baked project's `worker` command with
-its generated defaults) and "anchor" (the same project with the SDK's defaults: 1 thread, 100 ms poll).
-Workloads: "noop" (the generated example worker) and "io" (a bench task that waits ~50 ms).
+Clients: "limit" (bench/rawclient.py, plain HTTP, no SDK, at the best point of a threads x batch grid swept
+in the same run), "ours" (a baked project's `worker` command with its generated defaults) and "anchor" (the
+same project with the SDK's defaults: 1 thread, 100 ms poll).
+Workloads: "noop" (the generated example worker), "io" (a sync worker that sleeps 50 ms), "async" (an
+`async def` worker that awaits 200 ms, 1000-task backlog), "types1" / "types10" (memory of a project with
+one task type and with ten, idle and under load). Each round also times one SDK import ("import").
 """
 
 import argparse
@@ -10,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,24 +21,63 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench import project, report
-from bench.measure import Client, Workload, latency_stats, measure
+from bench.measure import Client, Workload, measure
+from bench.sampling import listening_pid
+from bench.stats import Row, aggregate
 from tests.harness.baked_project import BakedProject
 from tests.harness.conductor_server import SERVER_VERSION, ConductorServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "raw"
-IO_SLEEP_MS = 50
+WORKLOADS = ("noop", "io", "async", "types1", "types10")
+CLIENTS_BY_WORKLOAD = {
+    "noop": ("limit", "ours", "anchor"),
+    "io": ("limit", "ours", "anchor"),
+    "async": ("limit", "ours"),
+    "types1": ("ours",),
+    "types10": ("ours",),
+}
+PROJECT_BY_WORKLOAD = {"noop": "noop", "types1": "noop", "io": "io", "async": "io", "types10": "ten"}
+BAKE = {"noop": project.bake_noop, "io": project.bake_io, "ten": project.bake_ten}
+ANCHOR_LEFT_OUT = {
+    "async/anchor": "the anchor (SDK defaults: one task at a time) would need about 1000 x 200 ms = 200 s per round; "
+    "its rate is bounded by 5 tasks/s"
+}
+IMPORT_PROBE = (
+    "import time; began = time.perf_counter(); import conductor.client.automator.task_handler; "
+    "print(time.perf_counter() - began)"
+)
+# The full run's counts; --quick replaces them with tiny ones (the test suite's smoke run).
+FULL = {
+    "rounds": 3,
+    "warmup": 1,
+    "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 300, "types10": 300},
+    "paced": 60,
+    "grid": {"noop": "8,16,32x1,4", "io": "16,32x1,4", "async": "16,32x4,8"},
+}
+QUICK = {
+    "rounds": 1,
+    "warmup": 0,
+    "backlog": {"noop": 12, "io": 12, "async": 24, "types1": 20, "types10": 20},
+    "paced": 6,
+    "grid": {"noop": "4,8x1", "io": "8x1,2", "async": "8x2,4"},
+}
 
 
 def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
-def _threads_by_batch(text: str) -> tuple[int, int]:
-    threads, _, batch = text.partition("x")
-    return int(threads), int(batch or 1)
+def grid(text: str) -> list[tuple[int, int]]:
+    """ "8,16,32x1,4" -> every (threads, batch) pair of the two lists."""
+    threads, _, batches = text.partition("x")
+    try:
+        return [(int(t), int(b)) for t in threads.split(",") for b in (batches or "1").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"grid {text!r}: expected THREADS,...xBATCH,... such as 8,16x1,4") from None
 
 
 def _extra(text: str) -> tuple[str, dict[str, str]]:
@@ -51,22 +94,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--quick", action="store_true", help="tiny counts, one round: checks that it all runs")
     parser.add_argument("--server-url", help="use this running server (API URL ending in /api) instead of starting one")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report directory (default: {DEFAULT_OUT})")
-    parser.add_argument("--workloads", default="noop,io", help="comma-separated: noop, io")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated: {', '.join(WORKLOADS)}")
     parser.add_argument("--clients", default="limit,ours,anchor", help="comma-separated: limit, ours, anchor")
-    parser.add_argument("--backlog-noop", type=int, default=300, help="tasks queued before the client starts")
-    parser.add_argument("--backlog-io", type=int, default=200)
-    parser.add_argument("--paced", type=int, default=80, help="tasks started at --rate for the latency phase")
+    parser.add_argument("--rounds", type=int, help="each client runs this many times, order alternating (default 3)")
+    parser.add_argument("--warmup", type=int, help="unrecorded drains per workload first (default 1)")
+    for name in ("noop", "io", "async", "types1", "types10"):
+        default = FULL["backlog"][name]
+        parser.add_argument(f"--backlog-{name}", type=int, help=f"tasks queued per drain (default {default})")
+    for name in ("noop", "io", "async"):
+        default = FULL["grid"][name]
+        parser.add_argument(f"--grid-{name}", type=grid, metavar="T,..xB,..", help=f"limit's grid (default {default})")
+    parser.add_argument("--paced", type=int, help="no-op tasks started at --rate for the latency phase (default 60)")
     parser.add_argument("--rate", type=float, default=10.0, help="tasks per second in the latency phase")
-    parser.add_argument("--keep", action="store_true", help="keep the baked projects and worker logs")
-    parser.add_argument("--rounds", type=int, default=2, help="each client runs this many times, in alternating order")
-    parser.add_argument(
-        "--warmup", type=int, default=1, help="unrecorded drains per workload first (a fresh JVM is slow at first)"
-    )
     parser.add_argument("--phase-timeout", type=float, default=150.0, help="seconds one drain may take")
-    parser.add_argument("--limit-noop", type=_threads_by_batch, default=(16, 1), metavar="THREADSxBATCH")
-    parser.add_argument("--limit-io", type=_threads_by_batch, default=(32, 1), metavar="THREADSxBATCH")
+    parser.add_argument("--keep", action="store_true", help="keep the baked projects and worker logs")
     parser.add_argument(
         "--extra",
         type=_extra,
@@ -76,149 +120,144 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="another worker client with CONDUCTOR_WORKER_ALL_<SETTING> overrides (for tuning)",
     )
     args = parser.parse_args(argv)
+    counts = QUICK if args.quick else FULL
+    args.rounds = counts["rounds"] if args.rounds is None else args.rounds
+    args.warmup = counts["warmup"] if args.warmup is None else args.warmup
+    args.paced = counts["paced"] if args.paced is None else args.paced
+    args.backlog = {name: getattr(args, f"backlog_{name}") or counts["backlog"][name] for name in counts["backlog"]}
+    args.grid = {name: getattr(args, f"grid_{name}") or grid(counts["grid"][name]) for name in counts["grid"]}
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.clients = [c for c in args.clients.split(",") if c]
+    unknown = sorted(set(args.workloads) - set(WORKLOADS)) + sorted(set(args.clients) - {"limit", "ours", "anchor"})
+    if unknown:
+        parser.error(f"unknown workload or client: {', '.join(unknown)}")
     return args
 
 
-def _worker_client(
-    name: str,
-    description: str,
-    baked: BakedProject,
-    api: str,
-    log_dir: Path,
-    env: dict[str, str],
-    settings: dict[str, Any],
+def _paused(workload: str) -> dict[str, str]:
+    """The io project serves three task types; all but the one under test are paused."""
+    if PROJECT_BY_WORKLOAD[workload] != "io":
+        return {}
+    active = project.IO_TASK if workload == "io" else project.ASYNC_TASK
+    idle = [t for t in (project.IDLE_TASK, project.IO_TASK, project.ASYNC_TASK) if t != active]
+    return {f"CONDUCTOR_WORKER_{task.upper()}_PAUSED": "true" for task in idle}
+
+
+def workload_for(name: str, baked: BakedProject, args: argparse.Namespace) -> Workload:
+    backlog = args.backlog[name]
+    if name in ("noop", "types1"):
+        example = [f"{baked.package}_example"]
+        return Workload(
+            name,
+            "no-op" if name == "noop" else "one task type (memory)",
+            [baked.task_name],
+            example,
+            project.example_input(baked),
+            backlog,
+            paced=args.paced if name == "noop" else 0,
+            idle_first=name == "types1",
+        )
+    if name == "types10":
+        first, *others = project.ten_task_types()
+        return Workload(
+            name,
+            "ten task types (memory)",
+            [first, *others],
+            [f"{baked.package}_example", *map(project.workflow_for, others)],
+            project.example_input(baked),
+            backlog,
+            idle_first=True,
+        )
+    if name == "io":
+        task, sleep_ms, kind = project.IO_TASK, project.IO_SLEEP_MS, "sync"
+    else:
+        task, sleep_ms, kind = project.ASYNC_TASK, project.ASYNC_SLEEP_MS, "async def"
+    title = f"I/O-bound ({sleep_ms} ms, {kind} worker)"
+    workflows = [project.workflow_for(task)]
+    return Workload(name, title, [task], workflows, {"duration_ms": sleep_ms}, backlog, sleep_ms=sleep_ms)
+
+
+def worker_client(
+    name: str, description: str, baked: BakedProject, api: str, env: dict[str, str], settings: dict[str, Any]
 ) -> Client:
     def launch() -> subprocess.Popen[bytes]:
         # Metrics on, as the generated .env.example ships them.
         full_env = {"CONDUCTOR_SERVER_URL": api, "WORKER_METRICS_PORT": str(free_port()), **env}
-        log_name = f"worker-{name}-{int(time.time() * 1000)}.log"
-        worker = baked.start_worker(env=full_env, log_name=log_name)
-        return worker.process
+        return baked.start_worker(env=full_env, log_name=f"worker-{name}-{int(time.time() * 1000)}.log").process
 
     return Client(name=name, description=description, launch=launch, settings=settings)
 
 
-def _raw_client(api: str, task: str, threads: int, batch: int, sleep_ms: float, log_dir: Path) -> Client:
+def raw_client(api: str, workload: Workload, threads: int, batch: int, log_dir: Path) -> Client:
     def launch() -> subprocess.Popen[bytes]:
         command = [
             sys.executable,
-            "-m",
-            "bench.rawclient",
-            "--api",
-            api,
-            "--task",
-            task,
-            "--threads",
-            str(threads),
-            "--batch",
-            str(batch),
-            "--sleep-ms",
-            str(sleep_ms),
-            *os.environ.get("BENCH_RAW_ARGS", "").split(),
+            *("-m", "bench.rawclient", "--api", api, "--task", workload.task_types[0]),
+            *("--threads", str(threads), "--batch", str(batch), "--sleep-ms", str(workload.sleep_ms)),
         ]
         with (log_dir / "rawclient.log").open("ab") as out:
             return subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
 
-    return Client(
-        name="limit",
-        description="plain HTTP loop, no SDK",
-        launch=launch,
-        settings={"threads": threads, "batch": batch},
-    )
+    return Client("limit", "plain HTTP loop, no SDK", launch, {"threads": threads, "batch": batch})
 
 
 def clients_for(
-    workload: str, args: argparse.Namespace, baked: BakedProject, api: str, task: str, log_dir: Path
+    workload: Workload, args: argparse.Namespace, baked: BakedProject, api: str, limit: tuple[int, int], log_dir: Path
 ) -> list[Client]:
+    paused = _paused(workload.name)
     defaults = project.decorator_defaults(baked)
-    paused = {"CONDUCTOR_WORKER_BENCH_IDLE_PAUSED": "true"} if workload == "io" else {}
-    sleep_ms = IO_SLEEP_MS if workload == "io" else 0
-    threads, batch = args.limit_io if workload == "io" else args.limit_noop
+    if workload.name == "async":
+        defaults = {**defaults, "thread_count": project.ASYNC_CONCURRENCY}
     made: dict[str, Callable[[], Client]] = {
-        "limit": lambda: _raw_client(api, task, threads, batch, sleep_ms, log_dir),
-        "ours": lambda: _worker_client(
+        "limit": lambda: raw_client(api, workload, *limit, log_dir),
+        "ours": lambda: worker_client(
             "ours",
             "generated defaults",
             baked,
             api,
-            log_dir,
             paused,
             {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"]},
         ),
-        "anchor": lambda: _worker_client(
+        "anchor": lambda: worker_client(
             "anchor",
             "SDK defaults",
             baked,
             api,
-            log_dir,
             {**paused, "CONDUCTOR_WORKER_ALL_THREAD_COUNT": "1", "CONDUCTOR_WORKER_ALL_POLL_INTERVAL": "100"},
             {"thread_count": 1, "poll_ms": 100},
         ),
     }
-    chosen = [made[name]() for name in args.clients]
-    for name, env in args.extra:
-        settings = {key.removeprefix("CONDUCTOR_WORKER_ALL_").lower(): value for key, value in env.items()}
-        chosen.append(_worker_client(name, "tuning candidate", baked, api, log_dir, {**paused, **env}, settings))
+    chosen = [made[name]() for name in CLIENTS_BY_WORKLOAD[workload.name] if name in args.clients]
+    if workload.name in ("noop", "io"):
+        for name, env in args.extra:
+            settings = {key.removeprefix("CONDUCTOR_WORKER_ALL_").lower(): value for key, value in env.items()}
+            chosen.append(worker_client(name, "tuning candidate", baked, api, {**paused, **env}, settings))
     return chosen
 
 
-def _workload(name: str, baked: BakedProject, args: argparse.Namespace) -> Workload:
-    if name == "noop":
-        return Workload(
-            "noop",
-            "no-op",
-            project.NOOP_TASK,
-            f"{baked.package}_example",
-            project.example_input(baked),
-            args.backlog_noop,
-        )
-    return Workload(
-        "io",
-        f"I/O-bound ({IO_SLEEP_MS} ms)",
-        project.IO_TASK,
-        project.IO_WORKFLOW,
-        {"duration_ms": IO_SLEEP_MS},
-        args.backlog_io,
+def time_import(baked: BakedProject) -> dict[str, float]:
+    """One `import conductor.client.automator.task_handler` in a fresh interpreter of the project's venv."""
+    began = time.perf_counter()
+    probe = subprocess.run(
+        [str(baked.bin / "python"), "-c", IMPORT_PROBE], capture_output=True, text=True, check=True, timeout=120
     )
+    return {"import_s": float(probe.stdout.strip()), "process_s": time.perf_counter() - began}
 
 
-def aggregate(rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per workload and client over all rounds.
-
-    Throughput and start-up: the best round (other load on the machine only ever slows a client down);
-    the worst start-up is kept too. Latency: percentiles over the paced tasks of every round. Memory: the peak.
-    """
-    rows: list[dict[str, Any]] = []
-    for key in dict.fromkeys((r["workload"], r["client"]) for r in rounds):
-        mine = [r for r in rounds if (r["workload"], r["client"]) == key]
-        rates = [r["tasks_per_s"] for r in mine if r.get("tasks_per_s") == r.get("tasks_per_s")]
-        polls = [r["first_poll_s"] for r in mine if "first_poll_s" in r]
-        to_start = [v for r in mine for v in r.get("paced_start_ms", [])]
-        to_end = [v for r in mine for v in r.get("paced_complete_ms", [])]
-        row = {
-            "workload": key[0],
-            "client": key[1],
-            "settings": mine[0]["settings"],
-            "rounds": len(mine),
-            "tasks_per_s": max(rates, default=float("nan")),
-            "tasks_per_s_rounds": rates,
-            "first_poll_s": min(polls, default=float("nan")),
-            "first_poll_worst_s": max(polls, default=float("nan")),
-            "peak_rss_bytes": max(r.get("peak_rss_bytes", 0) for r in mine),
-            "pss_bytes": max(r.get("pss_bytes", 0) for r in mine),
-            "processes": max(r.get("processes", 0) for r in mine),
-            "peak_rss_by_process_mb": max((r.get("peak_rss_by_process_mb", []) for r in mine), key=sum),
-            "drained": all(r.get("drained") for r in mine),
-            "backlog": sum(r.get("backlog", 0) for r in mine),
-            "backlog_completed": sum(r.get("backlog_completed", 0) for r in mine),
-            "stalls": sum(r.get("stalls", 0) for r in mine),
-            "stalled_s": sum(r.get("stalled_s", 0) for r in mine),
-        }
-        row.update(latency_stats(to_start, to_end))
-        rows.append(row)
+def sweep(
+    api: str, workload: Workload, points: list[tuple[int, int]], log_dir: Path, server_pid: int | None, timeout: float
+) -> list[Row]:
+    """Drain the backlog once per grid point with the raw client."""
+    rows = []
+    for threads, batch in points:
+        client = raw_client(api, workload, threads, batch, log_dir)
+        rows.append({**measure(api, workload, client, 0, timeout, log, server_pid, paced=False), "round": 0})
     return rows
+
+
+def best_point(rows: list[Row]) -> tuple[int, int]:
+    best = max(rows, key=lambda r: r.get("tasks_per_s") or 0.0)
+    return best["settings"]["threads"], best["settings"]["batch"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,52 +268,73 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TMPDIR", str(work))  # cookiecutter leaves rendered hook scripts there
     began = time.time()
     load_before = os.getloadavg()
+    # Keys: a workload, "<workload>/<client>" or what else was not measured; values: why.
+    not_measured = {key: why for key, why in ANCHOR_LEFT_OUT.items() if key.split("/")[0] in args.workloads}
+    rounds: list[Row] = []
+    sweeps: list[Row] = []
+    chosen: dict[str, dict[str, int]] = {}
 
     server: ConductorServer | None = None
     try:
         if args.server_url:
             api = args.server_url.rstrip("/")
+            server_pid = listening_pid(urlsplit(api).port or 80)
         else:
             log("starting the Conductor server")
             server = ConductorServer().start()
             api = server.api_url
-        log(f"server {api}; baking and installing the projects")
+            server_pid = server.process.pid if server.process else None
+        if server_pid is None:
+            not_measured["server CPU"] = f"no process on this machine listens on {api}'s port"
+        log(f"server {api} (pid {server_pid}); baking and installing the projects")
         projects: dict[str, BakedProject] = {}
-        if "noop" in args.workloads:
-            projects["noop"] = project.bake_noop(work / "noop").install()
-        if "io" in args.workloads:
-            projects["io"] = project.bake_io(work / "io").install()
-        for baked in projects.values():
-            baked.cli("register", env={"CONDUCTOR_SERVER_URL": api}, check=True)
-        poll_ms = project.decorator_defaults(next(iter(projects.values())))["poll_interval_millis"]
+        for name in dict.fromkeys(PROJECT_BY_WORKLOAD[w] for w in args.workloads):
+            projects[name] = BAKE[name](work / name).install()
+            projects[name].cli("register", env={"CONDUCTOR_SERVER_URL": api}, check=True)
+        workloads = {w: workload_for(w, projects[PROJECT_BY_WORKLOAD[w]], args) for w in args.workloads}
 
-        for name in args.workloads:
-            for _ in range(args.warmup):
-                workload = _workload(name, projects[name], args)
+        for name, workload in workloads.items():
+            baked = projects[PROJECT_BY_WORKLOAD[name]]
+            for _ in range(args.warmup if name in ("noop", "io", "async") else 0):
                 log(f"warm-up: {name}, not recorded")
-                paused = {"CONDUCTOR_WORKER_BENCH_IDLE_PAUSED": "true"} if name == "io" else {}
-                warm = _worker_client("warm-up", "not recorded", projects[name], api, work, paused, {})
-                measure(api, workload, warm, args.paced, args.rate, args.phase_timeout, log)
-        rounds: list[dict[str, Any]] = []
+                warm = worker_client("warm-up", "not recorded", baked, api, _paused(name), {})
+                measure(api, workload, warm, args.rate, args.phase_timeout, log, server_pid, paced=False)
+            if "limit" in args.clients and "limit" in CLIENTS_BY_WORKLOAD[name]:
+                log(f"sweep: {name}, limit grid {args.grid[name]}")
+                rows = sweep(api, workload, args.grid[name], work, server_pid, args.phase_timeout)
+                sweeps += rows
+                chosen[name] = dict(zip(("threads", "batch"), best_point(rows), strict=True))
+                (out / "sweep.json").write_text(json.dumps(sweeps, indent=2))
+
+        sdk_project = projects.get("noop") or next(iter(projects.values()), None)
         for round_number in range(1, args.rounds + 1):
-            for name in args.workloads:
-                workload = _workload(name, projects[name], args)
-                clients = clients_for(name, args, projects[name], api, workload.task, work)
+            if sdk_project is not None:
+                timed = time_import(sdk_project)
+                rounds.append({"workload": "import", "client": "sdk", "settings": {}, "round": round_number, **timed})
+                log(f"round {round_number}/{args.rounds}: one SDK import took {timed['import_s']:.2f} s")
+            for name, workload in workloads.items():
+                baked = projects[PROJECT_BY_WORKLOAD[name]]
+                limit = chosen.get(name, {"threads": 1, "batch": 1})
+                clients = clients_for(workload, args, baked, api, (limit["threads"], limit["batch"]), work)
                 if round_number % 2 == 0:
                     clients.reverse()  # alternate the order, so no client always runs first
                 for client in clients:
                     log(f"round {round_number}/{args.rounds}")
-                    measured = measure(api, workload, client, args.paced, args.rate, args.phase_timeout, log)
+                    measured = measure(api, workload, client, args.rate, args.phase_timeout, log, server_pid)
                     rounds.append({**measured, "round": round_number})
                     (out / "rounds.json").write_text(json.dumps(rounds, indent=2))  # survives an interrupted run
-        results = aggregate(rounds)
+        for name in workloads:
+            if not any(r["workload"] == name and r.get("backlog_completed") for r in rounds):
+                not_measured[name] = "no drain completed a task (run with --keep and read the worker logs)"
     finally:
         if server is not None:
             server.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
+    results = aggregate(rounds)
     load_after = os.getloadavg()
+    imports = [r["import_s"] for r in rounds if r["workload"] == "import"]
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(began)),
         "machine": f"{os.cpu_count()} cores, {platform.system()} {platform.release()}, "
@@ -282,18 +342,29 @@ def main(argv: list[str] | None = None) -> int:
         "server": f"Conductor OSS {SERVER_VERSION} boot jar, SQLite, same machine (loopback)",
         "load average (1 min) before / after": f"{load_before[0]:.2f} / {load_after[0]:.2f}",
         "run time": f"{time.time() - began:.0f} s",
-        "rounds": f"{args.rounds} (client order alternates)",
-        "counts": f"backlog {args.backlog_noop} no-op / {args.backlog_io} I/O tasks; "
-        f"latency phase {args.paced} tasks at {args.rate:g}/s",
+        "rounds": f"{args.rounds} (client order alternates), after {args.warmup} warm-up drain(s) per workload",
+        "counts": "backlogs "
+        + ", ".join(f"{w} {n}" for w, n in args.backlog.items() if w in args.workloads)
+        + f"; latency phase {args.paced} no-op tasks at {args.rate:g}/s",
+        "limit grids (threads x batch)": "; ".join(
+            f"{w} {', '.join(f'{t}x{b}' for t, b in args.grid[w])}" for w in args.grid if w in args.workloads
+        ),
+        "one SDK import": f"{statistics.median(imports):.2f} s median" if imports else "n/a",
     }
-    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results, "rounds": rounds}, indent=2))
+    if args.quick:
+        meta["note"] = "--quick: counts far too small for any figure or verdict to mean anything"
+    (out / "results.json").write_text(
+        json.dumps(
+            {"meta": meta, "not_measured": not_measured, "chosen_limit": chosen, "sweep": sweeps, "rounds": rounds},
+            indent=2,
+        )
+    )
     report.chart(results, out / "benchmark.png")
-    (out / "benchmark.md").write_text(report.markdown(results, meta, poll_ms, "benchmark.png"))
+    markdown = report.markdown(results, rounds, sweeps, chosen, not_measured, meta, "benchmark.png")
+    (out / "benchmark.md").write_text(markdown)
     print()
-    print(report.table(results))
+    print(report.results_table(results))
     print()
-    print(report.ratios_text(results))
-    for name, ok, measured in report.checks(results, poll_ms):
-        print(f"{'met' if ok else 'NOT met' if ok is False else 'n/a'}: {name} ({measured})")
+    print(report.summary_text(rounds, not_measured))
     print(f"\nreport: {out / 'benchmark.md'}, chart: {out / 'benchmark.png'}")
     return 0

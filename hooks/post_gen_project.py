@@ -10,7 +10,7 @@ ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 # Which paths exist only with which option. The one place that decides this: add a row, not an `if`.
 FILES_BY_OPTION: dict[str, list[str]] = {
     # Without Kubernetes, deploy.yml still registers; scripts/launch.sh is then a documented stub.
-    "kubernetes": ["k8s"],
+    "kubernetes": ["k8s", "tests/test_autoscaling.py"],
 }
 
 
@@ -32,7 +32,7 @@ def recorded_answers(answers: dict) -> dict:
 
 
 def next_steps(answers: dict) -> str:
-    slug, package = answers["project_slug"], answers["package_name"]
+    slug = answers["project_slug"]
     return "\n".join(
         [
             f"Created {slug}. Next steps:",
@@ -40,7 +40,7 @@ def next_steps(answers: dict) -> str:
             "  make install            # virtualenv + locked dependencies",
             "  make check              # lint, type-check, unit tests",
             "  docker compose up       # local Conductor server + register + worker",
-            f"  .venv/bin/python -m {package} run-workflow",
+            "  make run-workflow       # in another shell: the example workflow's result",
         ]
     )
 

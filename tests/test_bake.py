@@ -168,17 +168,35 @@ def test_make_install_bootstraps_uv_with_only_python_on_the_machine(baker: Any) 
     assert (project.bin / "pytest").exists() and (project.bin / "zizmor").exists()
 
 
+def contents(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def test_answers_are_recorded_for_replay(baker: Any, tmp_path: Path) -> None:
+    """A replay re-creates the project byte for byte: every answer (the description too) came back."""
     project = baker(**RENAMED)
+    assert {key: project.answers[key] for key in RENAMED} == RENAMED
     replayed = cookiecutter(
         str(TEMPLATE_ROOT),
         replay=str(project.path / ".cookiecutter.json"),
         default_config=True,
         output_dir=str(tmp_path / "replay"),
     )
-    assert sorted(p.relative_to(replayed) for p in Path(replayed).rglob("*")) == sorted(
-        p.relative_to(project.path) for p in project.path.rglob("*")
-    )
+    original, again = contents(project.path), contents(Path(replayed))
+    assert sorted(again) == sorted(original)
+    assert [name for name in original if again[name] != original[name]] == []
+
+
+@pytest.mark.parametrize("option", ["kubernetes", "metrics"])
+def test_an_option_left_off_removes_only_its_own_files(baker: Any, option: str) -> None:
+    on, off = baker(**{option: True}), baker(**{option: False})
+    files_on = {p.relative_to(on.path) for p in on.files()}
+    files_off = {p.relative_to(off.path) for p in off.files()}
+    assert files_off <= files_on
+    own = {"kubernetes": {"k8s"}, "metrics": set()}[option]
+    assert {path.parts[0] for path in files_on - files_off} == own
+    if option == "kubernetes":
+        assert "kubectl" not in (off.path / "scripts" / "launch.sh").read_text()
 
 
 def test_a_hostile_user_config_changes_nothing(baker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -412,6 +412,18 @@ def test_python_version_and_conductor_image_each_come_from_one_place(project: Ba
     assert "scripts/e2e.sh" in [step.get("run") for step in ci["jobs"]["e2e"]["steps"]]
 
 
+def test_ci_runs_the_integration_tier_against_its_conductor_service(project: BakedProject) -> None:
+    """`make check` leaves tests/integration/ out; the e2e job, which has the server, runs it."""
+    job = workflows(project.path)["ci.yml"]["jobs"]["e2e"]
+    runs = [step.get("run") for step in job["steps"]]
+    assert "make integration" in runs and runs.index("make integration") > runs.index("make install")
+    assert job["env"]["CONDUCTOR_SERVER_URL"] == "http://localhost:8080/api"
+    assert "8080:8080" in job["services"]["conductor"]["ports"]
+    makefile = (project.path / "Makefile").read_text()
+    assert re.search(r'^test:\n\t\$\(BIN\)/pytest -m "not integration"$', makefile, re.MULTILINE)
+    assert re.search(r"^integration:\n\t\$\(BIN\)/pytest -m integration$", makefile, re.MULTILINE)
+
+
 def test_deploy_registers_then_launches_behind_an_environment(project: BakedProject) -> None:
     ci, deploy = workflows(project.path)["ci.yml"], workflows(project.path)["deploy.yml"]
     assert ci["jobs"]["deploy"]["needs"] == "image"

@@ -79,12 +79,6 @@ def test_quotes_and_backslashes_in_free_text_are_accepted_as_data() -> None:
     assert pre_gen.validate({**GOOD, "project_name": 'O\'Brien "Quotes" \\ Worker', "description": 'a \\ b "c"'}) == []
 
 
-def test_files_by_option_removes_only_what_is_off() -> None:
-    assert post_gen.paths_to_remove({**GOOD, "kubernetes": True, "metrics": True}) == []
-    off = post_gen.paths_to_remove({**GOOD, "kubernetes": False})
-    assert off == post_gen.FILES_BY_OPTION["kubernetes"]
-
-
 def test_every_option_in_the_table_is_a_template_option() -> None:
     assert set(post_gen.FILES_BY_OPTION) <= {key for key, value in DEFAULTS.items() if isinstance(value, bool)}
 

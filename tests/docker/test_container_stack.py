@@ -25,6 +25,7 @@ from tests.harness.baked_project import BakedProject, bake
 from tests.harness.conductor_server import call_api, free_port
 from tests.harness.docker_engine import DockerEngine
 from tests.harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
+from tests.harness.waiting import wait_until
 
 # Bounded: a cold run (debootstrap, jar download) takes about 4 minutes on 2 cores.
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
@@ -300,10 +301,14 @@ def test_healthcheck_goes_healthy_once_the_worker_polls(stack: Stack) -> None:
     worker = stack.container("worker")
     healthcheck = json.loads(stack.inspect(worker, "{{json .Config.Healthcheck.Test}}"))
     assert healthcheck == ["CMD", "python", "-m", stack.project.package, "health"]
-    deadline = time.monotonic() + 90
-    while (status := stack.inspect(worker, "{{.State.Health.Status}}")) != "healthy":
-        assert status in {"starting", "unhealthy"} and time.monotonic() < deadline, status
-        time.sleep(1)
+    statuses: list[str] = []
+
+    def healthy() -> bool:
+        statuses.append(stack.inspect(worker, "{{.State.Health.Status}}"))
+        assert statuses[-1] in {"starting", "unhealthy", "healthy"}, statuses[-1]
+        return statuses[-1] == "healthy"
+
+    wait_until(healthy, 90, "the worker container never became healthy", details=lambda: f"statuses: {statuses}")
 
 
 def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
@@ -311,26 +316,26 @@ def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
     name = f"{stack.name}-frozen"
     stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3", "worker")
     health = ["exec", name, "python", "-m", stack.project.package, "health"]
-    # Every process the worker spawned (task runners, metrics, logger), found by its multiprocessing command line.
+    # Every worker process the `worker` command started, found by its command line (`-m <package>.worker_host`).
     signal_children = (
         "import os, signal, sys\n"
         "for pid in (p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()):\n"
         "    try: command = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
         "    except OSError: continue\n"
-        "    if b'spawn_main' in command: os.kill(int(pid), getattr(signal, sys.argv[1]))\n"
+        "    if b'.worker_host' in command: os.kill(int(pid), getattr(signal, sys.argv[1]))\n"
     )
     try:
-        wait_for(
+        wait_until(
             lambda: stack.engine.docker(*health, check=False, timeout=30).returncode == 0, 60, "the worker never polled"
         )
         stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGSTOP", timeout=30)
-        wait_for(
+        wait_until(
             lambda: stack.engine.docker(*health, check=False, timeout=30).returncode == 1,
             30,
             "health stayed OK with every worker process frozen",
         )
         stack.engine.docker("exec", name, "python", "-c", signal_children, "SIGCONT", timeout=30)
-        wait_for(
+        wait_until(
             lambda: stack.engine.docker(*health, check=False, timeout=30).returncode == 0,
             30,
             "health did not recover after the worker processes resumed",
@@ -352,7 +357,7 @@ def test_docker_stop_drains_in_flight_tasks_and_exits_zero(
     def in_flight() -> list[str]:
         return [wid for wid in ids if any(task["status"] == "IN_PROGRESS" for task in stack.workflow(wid)["tasks"])]
 
-    wait_for(lambda: len(in_flight()) >= 4, 30, "the slow tasks never started")
+    wait_until(lambda: len(in_flight()) >= 4, 30, "the slow tasks never started")
     running = in_flight()
     started = time.monotonic()
     stack.engine.docker("stop", worker, timeout=120)  # no -t: the container's own stop timeout applies
@@ -369,7 +374,7 @@ def test_docker_stop_drains_in_flight_tasks_and_exits_zero(
         assert stack.workflow(wid)["status"] == "COMPLETED", wid
 
     stack.compose("start", "worker")  # the queued rest is served by the restarted worker
-    wait_for(lambda: all(stack.workflow(wid)["status"] != "RUNNING" for wid in ids), 90, "workflows still running")
+    wait_until(lambda: all(stack.workflow(wid)["status"] != "RUNNING" for wid in ids), 90, "workflows still running")
     for wid in ids:
         workflow = stack.workflow(wid)
         tasks = workflow["tasks"]
@@ -382,11 +387,3 @@ def test_docker_stop_drains_in_flight_tasks_and_exits_zero(
             f"\n[docker tier] docker stop with {len(running)} task(s) of {SLOW_SECONDS}s in flight: "
             f"{stop_seconds:.1f} s, exit 0, {SLOW_WORKFLOWS}/{SLOW_WORKFLOWS} workflows COMPLETED, none retried"
         )
-
-
-def wait_for(condition: object, timeout: float, message: str) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.5)

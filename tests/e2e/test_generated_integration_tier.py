@@ -1,14 +1,18 @@
-"""The generated project's own integration tier: it runs against CONDUCTOR_SERVER_URL, and is skipped
-with a clear reason when no server answers there."""
+"""The generated project's own integration tier (`make integration`): it passes against the real server,
+also while the developer's own worker runs with the same settings; without a server it fails with one
+line saying how to start one, and it is left out only when deselected."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer
+from tests.harness.conductor_server import ConductorServer, free_port
 
 pytestmark = pytest.mark.e2e
+
+NO_SERVER = "http://127.0.0.1:9/api"
 
 
 @pytest.fixture(scope="module")
@@ -18,21 +22,47 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
     ).install()
 
 
-def integration_tier(project: BakedProject, server_url: str) -> subprocess.CompletedProcess[str]:
-    result = project.run(
-        "pytest", "-p", "no:cacheprovider", "-m", "integration", "-q", "-rs",
-        env={"CONDUCTOR_SERVER_URL": server_url}, check=False,
-    )  # fmt: skip
+def pytest_in(project: BakedProject, marker: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return project.run("pytest", "-p", "no:cacheprovider", "-m", marker, "-q", "-rA", env=env, check=False)
+
+
+def test_passes_against_the_real_server_while_a_dev_worker_runs(
+    project: BakedProject, conductor: ConductorServer, tmp_path: Path
+) -> None:
+    # What `.env` gives every command in the checkout: the dev worker's metrics port and health folder.
+    settings = {
+        "CONDUCTOR_SERVER_URL": conductor.api_url,
+        "WORKER_METRICS_PORT": str(free_port()),
+        "WORKER_HEALTH_DIR": str(tmp_path / "dev-health"),
+    }
+    assert project.cli("register", env=settings).returncode == 0
+    dev = project.start_worker(env=settings, log_name="dev-worker.log")
+    try:
+        project.wait_until_polling(settings)
+        result = pytest_in(project, "integration", settings)
+        assert result.returncode == 0, f"{result.stdout}{result.stderr}\n--- dev worker ---\n{dev.log()}"
+        assert "4 passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+        health = project.cli("health", env=settings)
+        assert health.returncode == 0, f"the dev worker's health broke: {health.stdout}"
+        assert dev.process.poll() is None, dev.log()
+    finally:
+        assert dev.stop() == 0, dev.log()
+
+
+def test_fails_with_one_line_without_a_server(project: BakedProject) -> None:
+    result = pytest_in(project, "integration", {"CONDUCTOR_SERVER_URL": NO_SERVER})
+    assert result.returncode == 1, result.stdout
+    assert "skipped" not in result.stdout and "passed" not in result.stdout, result.stdout
+    assert "4 errors" in result.stdout, result.stdout
+    # Each test's error is this one line (no traceback).
+    reasons = [line for line in result.stdout.splitlines() if line.startswith("no Conductor server")]
+    assert len(reasons) == 4, result.stdout
+    for line in reasons:
+        assert line.startswith("no Conductor server within 10 s: cannot reach Conductor at http://127.0.0.1:9/api")
+        assert "Start one with `docker compose up -d conductor`" in line, line
+
+
+def test_is_left_out_only_when_deselected(project: BakedProject) -> None:
+    result = pytest_in(project, "not integration", {"CONDUCTOR_SERVER_URL": NO_SERVER})
     assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def test_passes_against_the_real_server(project: BakedProject, conductor: ConductorServer) -> None:
-    result = integration_tier(project, conductor.api_url)
-    assert "4 passed" in result.stdout and "skipped" not in result.stdout
-
-
-def test_is_skipped_with_a_reason_without_a_server(project: BakedProject) -> None:
-    result = integration_tier(project, "http://127.0.0.1:9/api")
-    assert "4 skipped" in result.stdout
-    assert "no Conductor server: cannot reach Conductor at http://127.0.0.1:9/api" in result.stdout
+    assert "4 deselected" in result.stdout and "skipped" not in result.stdout, result.stdout

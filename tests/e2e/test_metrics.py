@@ -3,7 +3,6 @@ WORKER_METRICS_PORT, with poll and execution counters for its task after a workf
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -12,6 +11,7 @@ import pytest
 
 from tests.harness.baked_project import BakedProject, WorkerProcess
 from tests.harness.conductor_server import ConductorServer, free_port
+from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -71,22 +71,28 @@ def test_metrics_endpoint_counts_polls_and_executions_of_the_task(
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{worker.log()}"
     assert json.loads(run.stdout)["status"] == "COMPLETED"
 
-    # The metrics process aggregates the worker process's files every 0.1 s: allow it a moment.
-    deadline, text, found = time.monotonic() + 30, "", []
-    while time.monotonic() < deadline:
+    # Worker processes write their counters to files; each scrape sums them. Wait until both show.
+    last: dict[str, str] = {"text": ""}
+
+    def task_counted() -> bool:
         try:
-            text = scrape(port)
-        except (OSError, urllib.error.URLError):
-            text = ""
-        found = samples(text)
-        if counter(found, ("task_poll_total",), TASK) >= 1 and counter(found, EXECUTION_COUNTERS, TASK) >= 1:
-            break
-        time.sleep(0.5)
-    polls = counter(found, ("task_poll_total",), TASK)
-    executions = counter(found, EXECUTION_COUNTERS, TASK)
-    names = sorted({name for name, labels, _ in found if labels.get("taskType") == TASK})
-    assert polls >= 1, f"no task_poll_total for taskType={TASK!r}; series with that label: {names}\n{text[:2000]}"
-    assert executions >= 1, f"no execution counter for taskType={TASK!r}; series with that label: {names}"
+            last["text"] = scrape(port)
+        except (OSError, urllib.error.URLError) as error:
+            last["text"] = f"scrape failed: {error}"
+            return False
+        found = samples(last["text"])
+        return counter(found, ("task_poll_total",), TASK) >= 1 and counter(found, EXECUTION_COUNTERS, TASK) >= 1
+
+    def what_was_there() -> str:
+        names = sorted({name for name, labels, _ in samples(last["text"]) if labels.get("taskType") == TASK})
+        return f"series with taskType={TASK!r}: {names}\n{last['text'][:2000]}"
+
+    wait_until(
+        task_counted,
+        30,
+        f"no task_poll_total and execution counter for taskType={TASK!r} on /metrics",
+        details=what_was_there,
+    )
 
 
 def env_example_port(project: BakedProject) -> str | None:

@@ -1,10 +1,13 @@
-"""The worker's life against the real Conductor OSS server: drained by SIGTERM, riding out a server
-outage, polling the right domain, and authenticating Orkes-style. Each test runs its own worker."""
+"""The worker's life against the real Conductor OSS server: drained by SIGTERM/SIGINT with sync and
+`async def` tasks in flight, the grace running out, worker processes killed and restarted, replicas,
+many task types in one process, bad settings, health, a server outage, domains, and Orkes-style auth.
+Each test runs its own worker; every worker's log is printed when a test fails."""
 
 import json
+import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +15,34 @@ import pytest
 from tests.harness.auth_proxy import AccessKey, AuthProxy
 from tests.harness.baked_project import BakedProject, WorkerProcess, bake, left_behind
 from tests.harness.conductor_server import ConductorServer
-from tests.harness.slow_worker import SLOW_WORKFLOW, add_slow_worker
+from tests.harness.slow_worker import (
+    MANY_WORKFLOW,
+    SLOW_ASYNC_TASK,
+    SLOW_ASYNC_WORKFLOW,
+    SLOW_TASK,
+    SLOW_WORKFLOW,
+    add_quick_workers,
+    add_slow_worker,
+)
 
 pytestmark = pytest.mark.e2e
 
 TASK = "lifecycle_invoice_total"
 KEY_ID, SECRET = "worker-app-key", "Sup3r-S3cret-Value-0xC0FFEE"
 OTHER_KEY_ID, OTHER_SECRET = "no-execute-key", "An0ther-S3cret-Value-0xBEEF"
+RESPONSE_TIMEOUT_SECONDS = 10  # how soon the server re-delivers a task whose worker vanished
+GRACE_SECONDS = 15
+QUICK_TYPES = 10
+WORKFLOW_OF = {SLOW_TASK: SLOW_WORKFLOW, SLOW_ASYNC_TASK: SLOW_ASYNC_WORKFLOW}
+THREADS_OF = {SLOW_TASK: 4, SLOW_ASYNC_TASK: 50}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
     baked = bake(tmp_path_factory.mktemp("lifecycle"), project_name="Lifecycle Worker", task_definition_name=TASK)
-    add_slow_worker(baked)
-    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_SHUTDOWN_GRACE_SECONDS": "15"}
+    add_slow_worker(baked, response_timeout_seconds=RESPONSE_TIMEOUT_SECONDS)
+    add_quick_workers(baked, QUICK_TYPES)
+    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS)}
     baked.install()
     assert baked.cli("register").returncode == 0
     return baked
@@ -36,70 +53,213 @@ def health_env(tmp_path: Path) -> dict[str, str]:
     return {"WORKER_HEALTH_DIR": str(tmp_path / "health")}
 
 
-def started(project: BakedProject, env: dict[str, str], log_name: str) -> WorkerProcess:
+@pytest.fixture
+def workers(project: BakedProject) -> Iterator[list[WorkerProcess]]:
+    """Worker commands a test starts: stopped after it, their logs printed (pytest shows them on failure)."""
+    started: list[WorkerProcess] = []
+    yield started
+    for process in started:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait()
+        print(f"===== {process.log_path.name} =====\n{process.log()}")
+
+
+def wait_until(condition: Callable[[], object], timeout: float, message: str | Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(message() if callable(message) else message)
+        time.sleep(0.1)
+
+
+def start(
+    project: BakedProject, started: list[WorkerProcess], env: dict[str, str], log_name: str, poll: bool = True
+) -> WorkerProcess:
     process = project.start_worker(env=env, log_name=log_name)
-    project.wait_until_polling(env)
+    started.append(process)
+    if poll:
+        project.wait_until_polling(env, timeout=60)
     return process
 
 
-@pytest.mark.parametrize(
-    ("task_seconds", "workflows", "signal_after"),
-    [(2.0, 12, 0.0), (0.3, 40, 1.0)],
-    ids=["long-tasks-signal-at-first-start", "short-tasks-signal-while-polling"],
-)
-def test_sigterm_drains_in_flight_tasks_and_loses_none(
+def tasks_of(conductor: ConductorServer, workflow_ids: list[str]) -> list[dict[str, object]]:
+    return [task for wid in workflow_ids for task in conductor.workflow(wid)["tasks"]]  # type: ignore[attr-defined]
+
+
+def in_progress(conductor: ConductorServer, workflow_ids: list[str]) -> set[str]:
+    return {str(task["taskId"]) for task in tasks_of(conductor, workflow_ids) if task["status"] == "IN_PROGRESS"}
+
+
+def wait_until_in_progress(conductor: ConductorServer, workflow_ids: list[str], count: int) -> set[str]:
+    wait_until(
+        lambda: len(in_progress(conductor, workflow_ids)) >= count,
+        30,
+        lambda: f"fewer than {count} tasks IN_PROGRESS: {[t['status'] for t in tasks_of(conductor, workflow_ids)]}",
+    )
+    return in_progress(conductor, workflow_ids)
+
+
+def attempts(conductor: ConductorServer, workflow_ids: list[str]) -> dict[str, list[str]]:
+    return {wid: [str(task["status"]) for task in conductor.workflow(wid)["tasks"]] for wid in workflow_ids}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("task", [SLOW_TASK, SLOW_ASYNC_TASK], ids=["sync", "async"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_drains_the_tasks_in_flight_and_loses_none(
     project: BakedProject,
     conductor: ConductorServer,
     health_env: dict[str, str],
-    task_seconds: float,
-    workflows: int,
-    signal_after: float,
+    workers: list[WorkerProcess],
+    task: str,
+    signum: signal.Signals,
 ) -> None:
-    process = started(project, health_env, "drain.log")
-    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": task_seconds, "n": n}) for n in range(workflows)]
-    deadline = time.monotonic() + 20
-    while not any(task["status"] == "IN_PROGRESS" for wid in ids for task in conductor.workflow(wid)["tasks"]):
-        assert time.monotonic() < deadline, "no task ever started"
-        time.sleep(0.1)
-    time.sleep(signal_after)
+    process = start(project, workers, health_env, f"drain-{task}-{signum.name}.log")
+    capacity = THREADS_OF[task]
+    ids = [conductor.start_workflow(WORKFLOW_OF[task], {"seconds": 3.0, "n": n}) for n in range(min(capacity, 8) + 3)]
+    busy = wait_until_in_progress(conductor, ids, min(capacity, 8))
     children = process.descendants()
-    assert children, "the worker runs its workers in child processes"
-    signalled = time.monotonic()
-    process.process.send_signal(signal.SIGTERM)
-    assert process.process.wait(timeout=30) == 0, process.log()
-    assert time.monotonic() - signalled < 15, "the drain took longer than the grace"
+    process.process.send_signal(signum)
+    assert process.process.wait(timeout=GRACE_SECONDS + 10) == 0, process.log()
     assert left_behind(children) == [], "worker processes left behind"
-    assert "received SIGTERM: draining" in process.log()
+    assert f"received {signum.name}: draining" in process.log()
+    # Every task that was running when the signal came was finished and reported by this worker.
+    done = {str(t["taskId"]): t["status"] for t in tasks_of(conductor, ids)}
+    assert {done[task_id] for task_id in busy} == {"COMPLETED"}, done
 
-    restarted = started(project, health_env, "drain-restart.log")
-    try:
-        statuses = conductor.wait_for(ids, timeout=90)
-    finally:
-        assert restarted.stop() == 0
+    start(project, workers, health_env, f"drain-{task}-{signum.name}-restart.log")
+    statuses = conductor.wait_for(ids, timeout=90)
     assert set(statuses.values()) == {"COMPLETED"}, statuses
     # Nothing was abandoned and re-queued by a timeout: each workflow ran its task exactly once.
-    attempts = [[task["status"] for task in conductor.workflow(wid)["tasks"]] for wid in ids]
-    assert attempts == [["COMPLETED"]] * len(ids)
+    assert attempts(conductor, ids) == {wid: ["COMPLETED"] for wid in ids}
+    assert workers[-1].stop() == 0
 
 
-def test_sigint_stops_an_idle_worker_cleanly(project: BakedProject, health_env: dict[str, str]) -> None:
-    process = started(project, health_env, "sigint.log")
-    children = process.descendants()
-    process.process.send_signal(signal.SIGINT)
-    assert process.process.wait(timeout=30) == 0, process.log()
-    assert left_behind(children) == []
-    assert "received SIGINT: draining" in process.log()
+def test_the_grace_running_out_names_the_abandoned_task_and_exits_non_zero(
+    project: BakedProject, conductor: ConductorServer, health_env: dict[str, str], workers: list[WorkerProcess]
+) -> None:
+    env = {**health_env, "WORKER_SHUTDOWN_GRACE_SECONDS": "1"}
+    process = start(project, workers, env, "grace.log")
+    workflow_id = conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 6.0, "n": 1})
+    (task_id,) = wait_until_in_progress(conductor, [workflow_id], 1)
+    process.process.send_signal(signal.SIGTERM)
+    assert process.process.wait(timeout=20) == 1, process.log()
+    log = process.log()
+    assert "grace of 1s exceeded: abandoning 1 running task(s)" in log
+    assert f"{SLOW_TASK} {task_id} (workflow {workflow_id})" in log
+
+    # The server gives the task out again after responseTimeoutSeconds; a new worker completes it.
+    start(project, workers, health_env, "grace-restart.log")
+    statuses = conductor.wait_for([workflow_id], timeout=RESPONSE_TIMEOUT_SECONDS + 60)
+    assert statuses == {workflow_id: "COMPLETED"}
+    assert attempts(conductor, [workflow_id])[workflow_id] == ["TIMED_OUT", "COMPLETED"]
+    assert workers[-1].stop() == 0
+
+
+def test_a_killed_worker_process_is_restarted_and_its_tasks_completed(
+    project: BakedProject, conductor: ConductorServer, health_env: dict[str, str], workers: list[WorkerProcess]
+) -> None:
+    process = start(project, workers, health_env, "sigkill-child.log")
+    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 2.0, "n": n}) for n in range(6)]
+    wait_until_in_progress(conductor, ids, 4)
+    (child,) = process.descendants()
+    os.kill(child, signal.SIGKILL)
+    wait_until(lambda: "exited with signal SIGKILL: restarting in 1s" in process.log(), 10, process.log)
+    wait_until(lambda: child not in process.descendants() and len(process.descendants()) == 1, 30, process.log)
+    statuses = conductor.wait_for(ids, timeout=RESPONSE_TIMEOUT_SECONDS + 90)
+    assert set(statuses.values()) == {"COMPLETED"}, statuses
+    assert any(states[0] == "TIMED_OUT" for states in attempts(conductor, ids).values()), "no task was re-delivered"
+    assert process.process.poll() is None
+    assert process.stop() == 0, process.log()
+
+
+def test_two_replicas_one_killed_under_load_every_workflow_completes(
+    project: BakedProject, conductor: ConductorServer, tmp_path: Path, workers: list[WorkerProcess]
+) -> None:
+    first = start(project, workers, {"WORKER_HEALTH_DIR": str(tmp_path / "a")}, "replica-a.log")
+    second = start(project, workers, {"WORKER_HEALTH_DIR": str(tmp_path / "b")}, "replica-b.log")
+    ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 1.0, "n": n}) for n in range(30)]
+    wait_until_in_progress(conductor, ids, 6)
+    for pid in [first.process.pid, *first.descendants()]:  # the whole replica, as a lost node
+        os.kill(pid, signal.SIGKILL)
+    first.process.wait()
+    statuses = conductor.wait_for(ids, timeout=RESPONSE_TIMEOUT_SECONDS + 120)
+    assert set(statuses.values()) == {"COMPLETED"}, statuses
+    assert second.stop() == 0, second.log()
+
+
+def test_many_task_types_are_served_by_one_worker_process(
+    project: BakedProject, conductor: ConductorServer, health_env: dict[str, str], workers: list[WorkerProcess]
+) -> None:
+    process = start(project, workers, health_env, "many.log")
+    assert len(process.descendants()) == 1, "every worker shares one process by default"
+    workflow_id = conductor.start_workflow(MANY_WORKFLOW, {"n": 7})
+    assert conductor.wait_for([workflow_id], timeout=60) == {workflow_id: "COMPLETED"}
+    served = [task["taskType"] for task in conductor.workflow(workflow_id)["tasks"]]  # type: ignore[attr-defined]
+    assert served == [f"quick_{index}" for index in range(QUICK_TYPES)]
+    assert process.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "processes"), [({"WORKER_PROCESSES": "2"}, 2), ({"WORKER_GROUPS": f"{SLOW_TASK};{SLOW_ASYNC_TASK}"}, 3)]
+)
+def test_processes_and_groups_spread_the_workers(
+    project: BakedProject,
+    conductor: ConductorServer,
+    health_env: dict[str, str],
+    workers: list[WorkerProcess],
+    setting: dict[str, str],
+    processes: int,
+) -> None:
+    process = start(project, workers, {**health_env, **setting}, "spread.log")
+    assert len(process.descendants()) == processes
+    ids = [conductor.start_workflow(workflow, {"seconds": 0.2, "n": 1}) for workflow in WORKFLOW_OF.values()]
+    ids.append(conductor.start_workflow(MANY_WORKFLOW, {"n": 1}))
+    assert set(conductor.wait_for(ids, timeout=60).values()) == {"COMPLETED"}
+    assert process.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "line"),
+    [
+        ({"WORKER_PROCESSES": "0"}, "configuration error: WORKER_PROCESSES must be a whole number from 1 to 64"),
+        ({"WORKER_GROUPS": "no_such_task"}, "configuration error: WORKER_GROUPS names 'no_such_task', which no worker"),
+    ],
+    ids=["processes-0", "unknown-group-task"],
+)
+def test_bad_process_settings_are_one_line_and_exit_2(
+    project: BakedProject, health_env: dict[str, str], setting: dict[str, str], line: str
+) -> None:
+    result = project.cli("worker", env={**health_env, **setting}, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(line), result.stderr
+    assert project.cli("health", env=health_env).returncode == 1
+
+
+def test_a_failed_second_start_leaves_the_running_worker_healthy_and_a_stopped_one_is_unhealthy_at_once(
+    project: BakedProject, health_env: dict[str, str], workers: list[WorkerProcess]
+) -> None:
+    process = start(project, workers, health_env, "first.log")
+    second = project.cli("worker", env=health_env, timeout=60)
+    assert second.returncode == 2
+    assert f"belongs to a running worker (pid {process.process.pid})" in second.stderr
+    health = project.cli("health", env=health_env)
+    assert health.returncode == 0, health.stdout
+    assert process.stop() == 0
+    stopped = project.cli("health", env=health_env)
+    assert stopped.returncode == 1
+    assert "no worker is running here" in stopped.stdout
 
 
 def test_worker_recovers_by_itself_after_a_server_outage(
-    project: BakedProject, tmp_path: Path, health_env: dict[str, str]
+    project: BakedProject, tmp_path: Path, health_env: dict[str, str], workers: list[WorkerProcess]
 ) -> None:
     """A server of its own, stopped for ~20 s under load and restarted on the same port and data."""
     server = ConductorServer(data_dir=tmp_path / "outage-server").start()
     env = {**health_env, "CONDUCTOR_SERVER_URL": server.api_url}
     try:
         assert project.cli("register", env=env).returncode == 0
-        process = started(project, env, "outage.log")
+        process = start(project, workers, env, "outage.log")
         ids = [server.start_workflow(SLOW_WORKFLOW, {"seconds": 0.5, "n": n}) for n in range(30)]
         time.sleep(1.0)
         server.stop()
@@ -115,10 +275,10 @@ def test_worker_recovers_by_itself_after_a_server_outage(
 
 
 def test_a_worker_in_a_domain_serves_that_domain_and_doctor_reports_a_mismatch(
-    project: BakedProject, conductor: ConductorServer, health_env: dict[str, str]
+    project: BakedProject, conductor: ConductorServer, health_env: dict[str, str], workers: list[WorkerProcess]
 ) -> None:
     env = {**health_env, "CONDUCTOR_WORKER_ALL_DOMAIN": "blue"}
-    process = started(project, env, "domain.log")
+    process = start(project, workers, env, "domain.log")
     stranded = None
     try:
         result = project.cli("run-workflow", "--workflow", project.workflow_name, "--domain", "blue", env=env)
@@ -152,7 +312,7 @@ def orkes(conductor: ConductorServer) -> Iterator[AuthProxy]:
 
 
 def test_orkes_style_auth_with_the_right_key(
-    project: BakedProject, orkes: AuthProxy, health_env: dict[str, str]
+    project: BakedProject, orkes: AuthProxy, health_env: dict[str, str], workers: list[WorkerProcess]
 ) -> None:
     env = {
         **health_env,
@@ -161,7 +321,7 @@ def test_orkes_style_auth_with_the_right_key(
         "CONDUCTOR_AUTH_SECRET": SECRET,
     }
     outputs = [project.cli("register", env=env)]
-    process = started(project, env, "auth.log")
+    process = start(project, workers, env, "auth.log")
     try:
         outputs.append(project.cli("run-workflow", "--workflow", project.workflow_name, env=env))
         outputs.append(project.cli("doctor", env=env))

@@ -14,8 +14,13 @@ from typing import Any
 
 from cookiecutter.main import cookiecutter
 
+from tests.harness.waiting import wait_until
+
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+# The conductor-python a baked project gets: its pinned version by default; "latest" (the newest on
+# PyPI) or a version such as "2.1.0" for the canary run that checks the runtime against SDK updates.
+SDK_VERSION = os.environ.get("TEMPLATE_SDK_VERSION", "").strip()
 
 
 def python_for(version: str) -> str:
@@ -80,6 +85,11 @@ class BakedProject:
         if not (self.bin / "python").exists():
             python = python_for(self.answers["python_version"])
             self._check([sys.executable, "-m", "uv", "sync", "--locked", "--quiet", "--python", python])
+            if SDK_VERSION:
+                # The canary: the newest (or a given) conductor-python instead of the locked one.
+                requirement = "conductor-python" if SDK_VERSION == "latest" else f"conductor-python=={SDK_VERSION}"
+                uv = [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", str(self.bin / "python")]
+                self._check([*uv, "-U", requirement])
         return self
 
     def add_worker(self, module: str, source: str, function: str) -> None:
@@ -144,12 +154,16 @@ class BakedProject:
         log.close()
         return WorkerProcess(process, log_path)
 
-    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 30) -> None:
+    def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Block until `health` passes: every worker process of the project has polled."""
-        deadline = time.monotonic() + timeout
-        while self.cli("health", env=env).returncode != 0:
-            assert time.monotonic() < deadline, "worker never polled"
-            time.sleep(0.3)
+        last: list[str] = []
+
+        def healthy() -> bool:
+            result = self.cli("health", env=env)
+            last[:] = [result.stdout + result.stderr]
+            return result.returncode == 0
+
+        wait_until(healthy, timeout, "`health` never passed (not every worker process polled)", lambda: last[0])
 
 
 @dataclass

@@ -9,6 +9,7 @@ Usable as a library (`ConductorServer`) and as a command:
 import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -97,6 +98,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _can_bind(port: int) -> bool:
+    """Whether a server could listen on `port` now (SO_REUSEADDR, as the JVM sets it)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def restartable_port() -> int:
+    """A free port below the kernel's ephemeral range.
+
+    The kernel never hands such a port to a client connection or to a `bind(0)` (what `free_port`
+    and every other test's server use), so a server that stops keeps its port for a restart.
+    """
+    low, _ = _ephemeral_range()
+    candidates = range(max(1024, low - 12000), low)
+    for port in random.sample(candidates, min(200, len(candidates))):
+        if _can_bind(port):
+            return port
+    raise ServerUnavailable(f"no free port in {candidates.start}-{candidates.stop - 1} for the Conductor server")
+
+
 def call_api(api_url: str, method: str, path: str, body: object = None) -> object:
     """Call a Conductor REST API directly (for assertions), returning parsed JSON or text."""
     data = json.dumps(body).encode() if body is not None else None
@@ -114,11 +148,12 @@ def call_api(api_url: str, method: str, path: str, body: object = None) -> objec
 class ConductorServer:
     """One server process. `start()` returns once /health answers; `stop()` ends it.
 
-    The data directory survives stop/start, so a restarted server keeps its workflows and queues.
+    The data directory and the port survive stop/start, so a restarted server keeps its workflows,
+    its queues and its URL.
     """
 
     def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
-        self.port = port or free_port()
+        self.port = port or restartable_port()
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="conductor-server-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "server.log"
@@ -175,6 +210,7 @@ class ConductorServer:
 
     def start(self) -> "ConductorServer":
         command = self.command()
+        self._wait_for_port()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -188,6 +224,14 @@ class ConductorServer:
                 )
             time.sleep(0.5)
         return self
+
+    def _wait_for_port(self, timeout: float = 30) -> None:
+        """A restart waits until the stopped server's listening socket is gone, then takes the same port."""
+        deadline = time.monotonic() + timeout
+        while not _can_bind(self.port):
+            if time.monotonic() > deadline:
+                raise ServerUnavailable(f"port {self.port} still in use {timeout:g} s after the server stopped")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

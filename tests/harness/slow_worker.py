@@ -1,4 +1,5 @@
-"""Add a second, slow worker to a baked project the way its README says, so tests have tasks in flight."""
+"""Add workers to a baked project the way its README says, so tests have tasks in flight:
+a slow sync worker, a slow `async def` worker, and any number of quick extra task types."""
 
 import json
 
@@ -6,9 +7,13 @@ from tests.harness.baked_project import BakedProject
 
 SLOW_TASK = "slow_task"
 SLOW_WORKFLOW = "slow_workflow"
+SLOW_ASYNC_TASK = "slow_async_task"
+SLOW_ASYNC_WORKFLOW = "slow_async_workflow"
+MANY_WORKFLOW = "many_types_workflow"
 
-WORKER_MODULE = '''"""A worker that takes its time: it keeps tasks in flight while tests stop things."""
+SLOW_MODULE = '''"""Workers that take their time: they keep tasks in flight while tests stop things."""
 
+import asyncio
 import time
 
 from conductor.client.worker.worker_task import worker_task
@@ -18,14 +23,31 @@ from conductor.client.worker.worker_task import worker_task
 def slow_task(seconds: float = 1.0, n: int = 0) -> dict[str, object]:
     time.sleep(seconds)
     return {"n": n, "slept": seconds}
+
+
+@worker_task(task_definition_name="slow_async_task", thread_count=50, poll_interval_millis=100)
+async def slow_async_task(seconds: float = 1.0, n: int = 0) -> dict[str, object]:
+    await asyncio.sleep(seconds)
+    return {"n": n, "slept": seconds}
 '''
 
+QUICK_WORKER = """
 
-def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:
-    package = project.path / "src" / project.package
-    project.add_worker("slow", WORKER_MODULE, SLOW_TASK)
+@worker_task(task_definition_name="{name}", thread_count=2, poll_interval_millis=100)
+def {name}(n: int = 0) -> dict[str, object]:
+    return {{"n": n, "by": "{name}"}}
+"""
+
+
+def _add_module(project: BakedProject, module: str, text: str, names: list[str]) -> None:
+    """A module in `workers/`, each of its workers listed in WORKERS."""
+    for name in names:
+        project.add_worker(module, text, name)
+
+
+def _task_definition(project: BakedProject, name: str, response_timeout_seconds: int, keys: list[str]) -> None:
     task = {
-        "name": SLOW_TASK,
+        "name": name,
         "ownerEmail": "tests@example.com",
         "retryCount": 2,
         "retryLogic": "FIXED",
@@ -33,24 +55,49 @@ def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -
         "timeoutSeconds": 300,
         "responseTimeoutSeconds": response_timeout_seconds,
         "timeoutPolicy": "TIME_OUT_WF",
-        "inputKeys": ["seconds", "n"],
-        "outputKeys": ["n", "slept"],
+        "inputKeys": keys,
     }
-    (package / "definitions" / "tasks" / f"{SLOW_TASK}.json").write_text(json.dumps(task, indent=2))
+    path = project.path / "src" / project.package / "definitions" / "tasks" / f"{name}.json"
+    path.write_text(json.dumps(task, indent=2))
+
+
+def _workflow(project: BakedProject, name: str, tasks: list[str], inputs: list[str]) -> None:
     workflow = {
-        "name": SLOW_WORKFLOW,
+        "name": name,
         "version": 1,
         "schemaVersion": 2,
         "ownerEmail": "tests@example.com",
-        "inputParameters": ["seconds", "n"],
+        "inputParameters": inputs,
         "tasks": [
             {
-                "name": SLOW_TASK,
-                "taskReferenceName": "slow",
+                "name": task,
+                "taskReferenceName": f"{task}_ref",
                 "type": "SIMPLE",
-                "inputParameters": {"seconds": "${workflow.input.seconds}", "n": "${workflow.input.n}"},
+                "inputParameters": {key: f"${{workflow.input.{key}}}" for key in inputs},
             }
+            for task in tasks
         ],
-        "outputParameters": {"n": "${slow.output.n}"},
     }
-    (package / "definitions" / "workflows" / f"{SLOW_WORKFLOW}.json").write_text(json.dumps(workflow, indent=2))
+    path = project.path / "src" / project.package / "definitions" / "workflows" / f"{name}.json"
+    path.write_text(json.dumps(workflow, indent=2))
+
+
+def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:
+    """`slow_task` (sync, 4 threads) and `slow_async_task` (async def), each with a one-task workflow."""
+    _add_module(project, "slow", SLOW_MODULE, ["slow_task", "slow_async_task"])
+    for task, workflow in ((SLOW_TASK, SLOW_WORKFLOW), (SLOW_ASYNC_TASK, SLOW_ASYNC_WORKFLOW)):
+        _task_definition(project, task, response_timeout_seconds, ["seconds", "n"])
+        _workflow(project, workflow, [task], ["seconds", "n"])
+
+
+def add_quick_workers(project: BakedProject, count: int) -> list[str]:
+    """`count` more task types, all in one workflow that runs each of them once."""
+    names = [f"quick_{index}" for index in range(count)]
+    text = '"""Quick workers: many task types in one project."""\n\n'
+    text += "from conductor.client.worker.worker_task import worker_task\n"
+    text += "".join(QUICK_WORKER.format(name=name) for name in names)
+    _add_module(project, "quick", text, names)
+    for name in names:
+        _task_definition(project, name, 30, ["n"])
+    _workflow(project, MANY_WORKFLOW, names, ["n"])
+    return names

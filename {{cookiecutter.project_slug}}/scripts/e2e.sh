@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The end-to-end check against the Conductor server at CONDUCTOR_SERVER_URL: wait for the server,
-# `register`, start the `worker` in the background, `run-workflow`, expect COMPLETED, then stop the
-# worker with SIGTERM and expect a clean drain. CI's e2e job runs exactly this script.
+# `register`, start the `worker` in the background, `run-workflow`, expect COMPLETED; then start a
+# burst of workflows and SIGTERM the worker while it holds tasks: it must exit 0, and once a second
+# worker has finished the rest, every workflow must be COMPLETED with its task run exactly once (a
+# lost task would be re-run after responseTimeoutSeconds). CI's e2e job runs exactly this script,
+# also on every SDK update.
 #   docker compose up -d conductor && make install && scripts/e2e.sh
 # Settings (environment): CONDUCTOR_SERVER_URL (default http://localhost:8080/api), CONDUCTOR_AUTH_KEY
 # and CONDUCTOR_AUTH_SECRET for Orkes, PYTHON (default .venv/bin/python), E2E_LOG_DIR (default e2e-logs:
-# the worker's log and the workflow's result), E2E_SERVER_WAIT_SECONDS (180), E2E_WORKFLOW_TIMEOUT_SECONDS (120).
+# the worker's log and the workflow's result), E2E_SERVER_WAIT_SECONDS (180), E2E_WORKFLOW_TIMEOUT_SECONDS (120),
+# E2E_DRAIN_WORKFLOWS (300: the burst the worker is stopped in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +39,20 @@ fail() {
   exit 1
 }
 
+start_worker() {
+  worker_log=$1
+  say "starting the worker (log: $worker_log)"
+  "$python" -m "$package" worker >"$worker_log" 2>&1 &
+  worker_pid=$!
+  local deadline=$((SECONDS + 60))
+  until "$python" -m "$package" health >/dev/null 2>&1; do
+    kill -0 "$worker_pid" 2>/dev/null || fail "the worker exited before it polled"
+    [ "$SECONDS" -lt "$deadline" ] || fail "the worker did not poll the server within 60s"
+    sleep 1
+  done
+  say "the worker is polling"
+}
+
 stop_worker() {
   if [ -n "$worker_pid" ] && kill -0 "$worker_pid" 2>/dev/null; then
     kill -TERM "$worker_pid"
@@ -58,23 +76,27 @@ done
 say "register"
 "$python" -m "$package" register || fail "register did not succeed (its error is above)"
 
-say "starting the worker (log: $worker_log)"
-"$python" -m "$package" worker >"$worker_log" 2>&1 &
-worker_pid=$!
-
-deadline=$((SECONDS + 60))
-until "$python" -m "$package" health >/dev/null 2>&1; do
-  kill -0 "$worker_pid" 2>/dev/null || fail "the worker exited before it polled"
-  [ "$SECONDS" -lt "$deadline" ] || fail "the worker did not poll the server within 60s"
-  sleep 1
-done
-say "the worker is polling"
+start_worker "$log_dir/worker.log"
 
 say "run-workflow"
 if ! "$python" -m "$package" run-workflow --timeout "$workflow_timeout" | tee "$log_dir/workflow.json"; then
   fail "the example workflow did not complete (its status and output are above)"
 fi
 
+say "SIGTERM while the worker is busy"
+"$python" scripts/drain_check.py burst "$worker_pid" "$log_dir/drain-workflows.txt" \
+  || fail "could not start the burst of workflows (the error is above)"
+status=0
+wait "$worker_pid" || status=$?
+worker_pid=
+[ "$status" -eq 0 ] || fail "the worker exited with status $status after SIGTERM"
+in_flight=$(sed -n 's/.*draining \([0-9]*\) task(s) in flight.*/\1/p' "$worker_log" | awk '{ n += $1 } END { print n + 0 }')
+[ "$in_flight" -gt 0 ] || fail "no task was in flight when SIGTERM came, so the drain was not tested; raise E2E_DRAIN_WORKFLOWS"
+say "the worker drained $in_flight task(s) in flight and exited 0"
+
+start_worker "$log_dir/worker-after-drain.log"
+"$python" scripts/drain_check.py verify "$log_dir/drain-workflows.txt" \
+  || fail "a task was lost or run twice across the drain (the workflows are listed above)"
 trap - EXIT
 kill -TERM "$worker_pid"
 if wait "$worker_pid"; then

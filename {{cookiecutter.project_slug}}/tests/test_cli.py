@@ -64,7 +64,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 def test_health_is_unhealthy_before_start(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["health"]) == 1
-    assert "no worker has started" in capsys.readouterr().out
+    assert "no worker is running here" in capsys.readouterr().out
 
 
 def test_bad_input_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,3 +72,13 @@ def test_bad_input_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         main(["run-workflow", "--input", "[1, 2]"])
     assert exit_.value.code == 2
     assert "must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["worker"], ["register"], ["run-workflow"], ["doctor"], ["health"]])
+def test_help_is_plain_text(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m {{ cookiecutter.package_name }}")
+    assert "`" not in shown

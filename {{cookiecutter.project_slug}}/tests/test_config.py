@@ -4,7 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import DEFAULT_SERVER_URL, ConfigError, Settings, load_env_file, load_settings
+from {{ cookiecutter.package_name }}.config import (
+    DEFAULT_METRICS_PORT,
+    DEFAULT_SERVER_URL,
+    WORKER_PROPERTIES,
+    ConfigError,
+    Settings,
+    load_env_file,
+    load_settings,
+    unknown_task_variables,
+)
 
 SECRET = "s3cr3t-value-never-printed"
 
@@ -14,7 +23,9 @@ def test_defaults() -> None:
     assert settings.server_url == DEFAULT_SERVER_URL
     assert not settings.has_credentials
     assert settings.worker_domain is None
-    assert settings.metrics_port is None
+    assert settings.metrics_port == DEFAULT_METRICS_PORT
+    assert DEFAULT_METRICS_PORT {{ "== 9100" if cookiecutter.metrics else "is None" }}
+    assert load_settings({"WORKER_METRICS_PORT": ""}).metrics_port is None
 
 
 def test_full_configuration() -> None:
@@ -97,3 +108,47 @@ def test_env_file_never_overrides_the_environment(tmp_path: Path, monkeypatch: p
     settings = load_settings()
     assert settings.server_url == "http://from-env:8080/api"
     assert settings.metrics_port == 9100
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("CONDUCTOR_WORKER_ALL_THREADCOUNT", "CONDUCTOR_WORKER_ALL_THREAD_COUNT"),
+        ("CONDUCTOR_WORKER_ALL_DOMIAN", "CONDUCTOR_WORKER_ALL_DOMAIN"),
+        ("CONDUCTOR_WORKER_ALL_PAUSE", "CONDUCTOR_WORKER_ALL_PAUSED"),
+        (
+            "CONDUCTOR_WORKER_{{ cookiecutter.task_definition_name | upper }}_POLL_INTERVALL",
+            "CONDUCTOR_WORKER_{{ cookiecutter.task_definition_name | upper }}_POLL_INTERVAL",
+        ),
+    ],
+)
+def test_a_misspelled_worker_setting_is_refused_with_the_name_meant(variable: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({variable: "4"})
+    assert str(raised.value).startswith(f"{variable} is not a setting the SDK reads")
+    assert f"did you mean {meant}?" in str(raised.value)
+
+
+def test_every_sdk_worker_setting_is_accepted() -> None:
+    env = {f"CONDUCTOR_WORKER_{prop}": "" for prop in WORKER_PROPERTIES}
+    env |= {f"CONDUCTOR_WORKER_ALL_{prop}": "" for prop in WORKER_PROPERTIES}
+    env |= {"CONDUCTOR_WORKER_ISOLATION": "process", "CONDUCTOR_WORKER_ALL_WORKER_ID": "pod-1"}
+    load_settings(env)
+
+
+def test_a_setting_for_a_task_no_worker_serves_names_the_closest_task() -> None:
+    task = "{{ cookiecutter.task_definition_name }}"
+    env = {
+        f"CONDUCTOR_WORKER_{task.upper()}S_THREAD_COUNT": "4",
+        f"CONDUCTOR_WORKER_{task.upper()}_THREAD_COUNT": "4",
+        f"CONDUCTOR_WORKER_{task}_DOMAIN": "blue",
+        "CONDUCTOR_WORKER_ALL_DOMAIN": "blue",
+        "CONDUCTOR_WORKER_QQQ_THREAD_COUNT": "4",
+    }
+    load_settings(env)  # a setting for another project's task is not an error
+    lines = unknown_task_variables(env, [task])
+    assert len(lines) == 2
+    typo, other = sorted(lines, key=lambda line: "QQQ" in line)
+    assert typo.startswith(f"CONDUCTOR_WORKER_{task.upper()}S_THREAD_COUNT: no worker here serves a task")
+    assert typo.endswith(f"did you mean CONDUCTOR_WORKER_{task.upper()}_THREAD_COUNT?")
+    assert other == f"CONDUCTOR_WORKER_QQQ_THREAD_COUNT: no worker here serves a task 'QQQ' ({task}); it is ignored"

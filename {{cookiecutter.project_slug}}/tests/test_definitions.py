@@ -5,7 +5,14 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.definitions import example_input, task_definitions, workflow_definitions
+from {{ cookiecutter.package_name }}.definitions import (
+    TASK_FIELDS,
+    WORKFLOW_FIELDS,
+    example_input,
+    same_definition,
+    task_definitions,
+    workflow_definitions,
+)
 from {{ cookiecutter.package_name }}.registry import served_workers
 
 RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
@@ -45,7 +52,7 @@ def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
     known = {task["name"] for task in task_definitions()}
     for workflow in workflow_definitions():
         assert workflow["ownerEmail"]
-        simple = [task for task in workflow["tasks"] if task["type"] == "SIMPLE"]
+        simple = [task for task in workflow["tasks"] if task.get("type", "SIMPLE") == "SIMPLE"]
         assert simple, f"{workflow['name']} runs no worker task"
         assert {task["name"] for task in simple} <= known
 
@@ -53,3 +60,22 @@ def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
 def test_example_inputs_cover_the_workflow_inputs() -> None:
     for workflow in workflow_definitions():
         assert set(workflow["inputParameters"]) <= set(example_input(workflow["name"]))
+
+
+def test_register_compares_every_field_the_server_stores() -> None:
+    """A field the file leaves out counts as the server's default; server bookkeeping does not count."""
+    ours = {"name": "t", "retryCount": 3, "timeoutSeconds": 60}
+    stored = {"name": "t", "retryCount": 3, "timeoutSeconds": 60, "responseTimeoutSeconds": 3600, "inputKeys": []}
+    stored |= {"createTime": 1700000000000, "updatedBy": "someone"}
+    assert same_definition(stored, ours, TASK_FIELDS)
+    assert not same_definition({**stored, "concurrentExecLimit": 5}, ours, TASK_FIELDS)  # left on the server
+    assert not same_definition({**stored, "responseTimeoutSeconds": 30}, ours, TASK_FIELDS)  # not the default
+
+
+def test_register_compares_the_tasks_inside_a_workflow() -> None:
+    ours = {"name": "w", "tasks": [{"name": "t", "taskReferenceName": "t"}], "timeoutSeconds": 0}
+    task = {"name": "t", "taskReferenceName": "t", "type": "SIMPLE", "optional": False, "inputParameters": {}}
+    stored = {"name": "w", "version": 1, "schemaVersion": 2, "restartable": True, "timeoutPolicy": "ALERT_ONLY"}
+    stored |= {"enforceSchema": True, "tasks": [task], "timeoutSeconds": 0}
+    assert same_definition(stored, ours, WORKFLOW_FIELDS)
+    assert not same_definition({**stored, "tasks": [{**task, "optional": True}]}, ours, WORKFLOW_FIELDS)

@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from .config import ConfigError, Settings, configure_logging, load_env_file, load_settings
@@ -15,7 +16,7 @@ USAGE_ERROR = 2
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from .runner import serve
+    from .supervisor import serve
 
     return serve(settings)
 
@@ -41,10 +42,11 @@ def _run_workflow(settings: Settings, args: argparse.Namespace) -> int:
         return USAGE_ERROR
     name = args.workflow or names[0]
     workflow_input = json.loads(args.input) if args.input is not None else example_input(name)
+    deadline = time.monotonic() + args.timeout  # for starting and waiting, retries included
     with ConductorServer(settings) as server:
-        workflow_id = run_workflow.start(server, name, workflow_input, args.domain)
+        workflow_id = run_workflow.start(server, name, workflow_input, args.domain, deadline)
         print(f"started {name}: {workflow_id}", file=sys.stderr)
-        result = run_workflow.summary(run_workflow.wait(server, workflow_id, args.timeout))
+        result = run_workflow.summary(run_workflow.wait(server, workflow_id, deadline))
     print(json.dumps(result, indent=2))
     return 0 if result["status"] == "COMPLETED" else 1
 
@@ -88,15 +90,24 @@ def _positive(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog=f"python -m {__package__}",
+        description="The worker and its tools: run it, register its definitions, try the example workflow, "
+        "diagnose the setup. Settings come from the environment and .env (see the README).",
+    )
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("worker", help="poll and execute tasks until SIGTERM/SIGINT (the default)")
-    commands.add_parser("register", help="create or update every task and workflow definition")
+    commands.add_parser("register", help="make the server's task and workflow definitions equal the JSON files")
     run = commands.add_parser("run-workflow", help="start the example workflow and wait for its result")
     run.add_argument(
         "--input", type=_json_object, help="workflow input, a JSON object (default: workflows/<name>.input.json)"
     )
-    run.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait (default: 60)")
+    run.add_argument(
+        "--timeout",
+        type=_positive,
+        default=60.0,
+        help="seconds to wait for the result, retrying while the server is unreachable (default: 60)",
+    )
     run.add_argument("--domain", help="queue the tasks in this domain (taskToDomain {'*': DOMAIN})")
     run.add_argument("--workflow", help="workflow to run (default: the only one in definitions/workflows)")
     commands.add_parser("doctor", help="check server, credentials, definitions, domains and permissions")
@@ -125,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except ServerError as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():  # e.g. each reason the server refused a definition for
+            print(f"error: {line}", file=sys.stderr)
         return 1
 
 

@@ -3,6 +3,7 @@
 Every error names the variable and the rule; a secret's value is never part of a message.
 """
 
+import difflib
 import logging
 import os
 import re
@@ -16,15 +17,41 @@ from dotenv import load_dotenv
 
 DEFAULT_SERVER_URL = "http://localhost:8080/api"
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
-DEFAULT_HEALTH_MAX_AGE_SECONDS = 60.0
+# Above the SDK's longest wait between failed polls (120 s), so `health` stays healthy while a worker
+# rides out a server outage; a worker process that stops polling altogether is caught after this long.
+DEFAULT_HEALTH_MAX_AGE_SECONDS = 150.0
+DEFAULT_METRICS_PORT: int | None = {{ 9100 if cookiecutter.metrics else None }}
+DEFAULT_WORKER_PROCESSES = 1
+MAX_WORKER_PROCESSES = 64
 
-# The SDK's own per-worker settings: CONDUCTOR_WORKER_ALL_<PROP> or CONDUCTOR_WORKER_<TASK>_<PROP>.
-_WORKER_PROPERTY = re.compile(
-    r"^CONDUCTOR_WORKER_(?P<scope>.+)_(?P<prop>THREAD_COUNT|POLL_INTERVAL|POLLING_INTERVAL|DOMAIN|PAUSED"
-    r"|LEASE_EXTEND_ENABLED|POLL_TIMEOUT)$"
+# Every per-worker property the SDK reads, as CONDUCTOR_WORKER_ALL_<PROP>, CONDUCTOR_WORKER_<TASK>_<PROP> or
+# CONDUCTOR_WORKER_<PROP>. The SDK silently ignores any other CONDUCTOR_WORKER_* name, so a typo would too.
+WORKER_PREFIX = "CONDUCTOR_WORKER_"
+WORKER_PROPERTIES = (
+    "THREAD_COUNT",
+    "POLL_INTERVAL",
+    "POLLING_INTERVAL",
+    "POLL_TIMEOUT",
+    "DOMAIN",
+    "PAUSED",
+    "LEASE_EXTEND_ENABLED",
+    "WORKER_ID",
+    "REGISTER_TASK_DEF",
+    "OVERWRITE_TASK_DEF",
+    "STRICT_SCHEMA",
+    "REGISTER_SCHEMA",
 )
+_NOT_PER_WORKER = {"CONDUCTOR_WORKER_ISOLATION"}
 _DOMAIN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BOOLEAN = {"true", "false", "1", "0", "yes", "no", "on", "off"}
+_BOOLEAN_PROPERTIES = {
+    "PAUSED",
+    "LEASE_EXTEND_ENABLED",
+    "REGISTER_TASK_DEF",
+    "OVERWRITE_TASK_DEF",
+    "STRICT_SCHEMA",
+    "REGISTER_SCHEMA",
+}
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 
 
@@ -41,7 +68,7 @@ class Settings:
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS
     health_dir: Path = Path(tempfile.gettempdir()) / "conductor-worker-health"
     health_max_age_seconds: float = DEFAULT_HEALTH_MAX_AGE_SECONDS
-    metrics_port: int | None = None
+    metrics_port: int | None = DEFAULT_METRICS_PORT
 
     @property
     def has_credentials(self) -> bool:
@@ -104,21 +131,70 @@ def _server_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def worker_variable(name: str) -> tuple[str | None, str] | None:
+    """(scope, property) of a per-worker name: scope is ALL, a task name, or None for the bare form.
+
+    None when the name is not one the SDK reads.
+    """
+    rest = name.removeprefix(WORKER_PREFIX)
+    for prop in sorted(WORKER_PROPERTIES, key=len, reverse=True):
+        if rest == prop:
+            return None, prop
+        if rest.endswith(f"_{prop}") and len(rest) > len(prop) + 1:
+            return rest[: -len(prop) - 1], prop
+    return None
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _unknown_property(name: str) -> ConfigError:
+    rest = name.removeprefix(WORKER_PREFIX)
+    # Every way the name could have been meant: bare, for all workers, or for the task its first words name.
+    scopes = ["", "ALL_"] + [rest[: index + 1] for index, char in enumerate(rest) if char == "_"]
+    closest = _closest(name, [f"{WORKER_PREFIX}{scope}{prop}" for scope in scopes for prop in WORKER_PROPERTIES])
+    hint = f"did you mean {closest}?" if closest else f"the settings are {', '.join(WORKER_PROPERTIES)}"
+    return ConfigError(f"{name} is not a setting the SDK reads (it would be ignored); {hint}")
+
+
 def _check_worker_properties(env: Mapping[str, str]) -> None:
-    """Fail fast where the SDK would silently ignore a bad value and fall back to its default."""
+    """Fail fast where the SDK would silently ignore a misspelled name or a bad value."""
     for name in sorted(env):
-        match = _WORKER_PROPERTY.match(name)
-        value = env[name].strip()
-        if not match or not value:
+        if not name.startswith(WORKER_PREFIX) or name in _NOT_PER_WORKER:
             continue
-        prop = match["prop"]
+        parsed = worker_variable(name)
+        if parsed is None:
+            raise _unknown_property(name)
+        prop = parsed[1]
+        value = env[name].strip()
+        if not value:
+            continue
         if prop in {"THREAD_COUNT", "POLL_INTERVAL", "POLLING_INTERVAL", "POLL_TIMEOUT"}:
             if not value.isdigit() or int(value) < 1:
                 raise ConfigError(f"{name} must be a whole number >= 1 (got {value!r})")
         elif prop == "DOMAIN" and not _DOMAIN.match(value):
             raise ConfigError(f"{name} must be letters, digits, '_' or '-' (got {value!r})")
-        elif prop in {"PAUSED", "LEASE_EXTEND_ENABLED"} and value.lower() not in _BOOLEAN:
+        elif prop in _BOOLEAN_PROPERTIES and value.lower() not in _BOOLEAN:
             raise ConfigError(f"{name} must be true or false (got {value!r})")
+
+
+def unknown_task_variables(env: Mapping[str, str], task_names: list[str]) -> list[str]:
+    """A line for each CONDUCTOR_WORKER_<TASK>_<PROP> whose task no worker here serves.
+
+    Not an error: one environment may configure the workers of several projects.
+    """
+    known = {name.upper(): name for name in task_names}
+    lines = []
+    for name in sorted(env):
+        scope, prop = worker_variable(name) or (None, "") if name.startswith(WORKER_PREFIX) else (None, "")
+        if scope is None or scope == "ALL" or scope.upper() in known:
+            continue
+        closest = _closest(scope.upper(), [*known, "ALL"])
+        hint = f"did you mean {WORKER_PREFIX}{closest}_{prop}?" if closest else "it is ignored"
+        lines.append(f"{name}: no worker here serves a task {scope!r} ({', '.join(task_names)}); {hint}")
+    return lines
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -138,8 +214,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     log_level = _optional(env, "CONDUCTOR_LOG_LEVEL")
     if log_level is not None and log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"CONDUCTOR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))} (got {log_level!r})")
-    metrics_port = _optional(env, "WORKER_METRICS_PORT")
-    if metrics_port is not None and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
+    metrics_port = env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT or "")).strip()
+    if metrics_port and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
         raise ConfigError(
             f"WORKER_METRICS_PORT must be a port number 1-65535, or empty to turn metrics off (got {metrics_port!r})"
         )
@@ -154,6 +230,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         health_max_age_seconds=_number(env, "WORKER_HEALTH_MAX_AGE_SECONDS", DEFAULT_HEALTH_MAX_AGE_SECONDS, 0, 86400),
         metrics_port=int(metrics_port) if metrics_port else None,
     )
+
+
+@dataclass(frozen=True)
+class ProcessLayout:
+    """How the `worker` command spreads the workers over processes (see README, "Processes")."""
+
+    processes: int = DEFAULT_WORKER_PROCESSES
+    groups: tuple[tuple[str, ...], ...] = ()
+
+
+_TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def load_process_layout(env: Mapping[str, str] | None = None) -> ProcessLayout:
+    """WORKER_PROCESSES and WORKER_GROUPS, checked for form; task names are checked against the workers."""
+    env = os.environ if env is None else env
+    raw = _optional(env, "WORKER_PROCESSES")
+    processes = DEFAULT_WORKER_PROCESSES
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKER_PROCESSES:
+            raise ConfigError(f"WORKER_PROCESSES must be a whole number from 1 to {MAX_WORKER_PROCESSES} (got {raw!r})")
+        processes = int(raw)
+    groups: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for text in (_optional(env, "WORKER_GROUPS") or "").split(";"):
+        group = tuple(name.strip() for name in text.split(",") if name.strip())
+        for name in group:
+            if not _TASK_NAME.match(name):
+                raise ConfigError(
+                    f"WORKER_GROUPS must be task names, ',' within a group, ';' between groups (got {name!r})"
+                )
+            if name in seen:
+                raise ConfigError(f"WORKER_GROUPS names {name!r} twice; a worker belongs to one group")
+            seen.add(name)
+        if group:
+            groups.append(group)
+    return ProcessLayout(processes=processes, groups=tuple(groups))
 
 
 def configure_logging() -> None:

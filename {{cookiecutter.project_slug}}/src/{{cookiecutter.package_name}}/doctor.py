@@ -4,13 +4,15 @@ One line per check. A FAIL says what is wrong and what to change; exit status is
 any check fails.
 """
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from .config import Settings
-from .definitions import task_definitions
-from .server import ConductorServer, ServerError, server_message
+from .config import Settings, unknown_task_variables
+from .definitions import task_definitions, workflow_definitions
+from .server import IDENTITY_PROBE_TASK, ConductorServer, ServerError, server_message
 
 # A poll on a domain no task uses shows whether the key may poll, without taking a real task.
 PROBE_DOMAIN = "doctor-permission-probe"
@@ -31,8 +33,15 @@ Result = tuple[bool, str]
 
 
 def _reachable(server: ConductorServer) -> Result:
-    response = server.health()
-    return True, f"HTTP {response.status_code} from {server.settings.server_root}/health"
+    server.check_is_conductor()
+    return True, f"a Conductor API answers at {server.settings.server_url}"
+
+
+def _worker_settings(served: list[str]) -> Result:
+    unknown = unknown_task_variables(os.environ, served)
+    if unknown:
+        return False, "; ".join(unknown)
+    return True, "every CONDUCTOR_WORKER_<TASK>_* variable names a task the worker serves"
 
 
 def _credentials(server: ConductorServer, probe_task: str) -> Result:
@@ -53,13 +62,51 @@ def _credentials(server: ConductorServer, probe_task: str) -> Result:
     return True, "none set, and the server needs none (open mode)"
 
 
-def _task_registered(server: ConductorServer, task: str) -> Result:
+def _task_registered(server: ConductorServer, task: str, defined: list[str]) -> Result:
     response = server.request("GET", f"/metadata/taskdefs/{task}", allow=(403, 404))
     if response.status_code == 200 and response.content:
-        return True, "registered under the worker's name"
+        return True, "the server has a definition under the name the worker serves"
     if response.status_code == 403:
         return False, "this key may not read metadata; check it in the UI or with a metadata key"
-    return False, "not registered: run `register` (the name must match the worker's)"
+    if task not in defined:
+        return (
+            False,
+            f"the worker serves {task!r} (its @worker_task task_definition_name), but definitions/tasks/ "
+            f"defines {', '.join(map(repr, defined)) or 'nothing'} and the server has no {task!r}: "
+            "make the names equal, then run `register`",
+        )
+    return False, f"the worker serves {task!r}, but the server has no definition of it: run `register`"
+
+
+def _workflows_served(server: ConductorServer, served: list[str]) -> Result:
+    """Every worker task of the project's workflows, as the server has them, is one the worker serves."""
+    problems = []
+    for workflow in workflow_definitions():
+        name, version = workflow["name"], workflow.get("version", 1)
+        response = server.request("GET", f"/metadata/workflow/{name}", params={"version": version}, allow=(403, 404))
+        if response.status_code != 200 or not response.content:
+            problems.append(f"workflow {name} v{version} is not on the server: run `register`")
+            continue
+        for task in _simple_tasks(response.json().get("tasks", [])):
+            if task not in served:
+                problems.append(
+                    f"workflow {name} on the server uses task {task!r}, which no worker here serves "
+                    f"(the worker serves {', '.join(map(repr, served))})"
+                )
+    if problems:
+        return False, "; ".join(problems)
+    return True, f"every worker task of {', '.join(w['name'] for w in workflow_definitions())} is served here"
+
+
+def _simple_tasks(tasks: list[dict[str, Any]]) -> Iterator[str]:
+    """The names of the worker (SIMPLE) tasks in a workflow's task list, branches and loops included."""
+    for task in tasks:
+        if task.get("type", "SIMPLE") == "SIMPLE":
+            yield task["name"]
+        for branch in [*task.get("decisionCases", {}).values(), task.get("defaultCase", []), task.get("loopOver", [])]:
+            yield from _simple_tasks(branch)
+        for branch in task.get("forkTasks", []):
+            yield from _simple_tasks(branch)
 
 
 def _pending_by_domain(server: ConductorServer, task: str) -> dict[str | None, int]:
@@ -131,18 +178,37 @@ def _check(name: str, check: Callable[..., Result], *args: object) -> Check:
     return Check(name, ok, detail)
 
 
+def _served_tasks() -> tuple[list[str], Check]:
+    """The task names the `worker` command would serve, loaded as it loads them."""
+    from .registry import served_task_names
+
+    try:
+        names = served_task_names()
+    except (ImportError, ValueError) as error:  # a worker module that does not load, or is not a worker
+        return [], Check("workers served", False, f"{type(error).__name__}: {error}")
+    if not names:
+        return [], Check("workers served", False, f"WORKERS in {__package__}.workers lists no worker")
+    return names, Check("workers served", True, ", ".join(names))
+
+
 def run_checks(settings: Settings) -> Iterator[Check]:
     """Each check in the order a person would debug; later checks need the earlier ones to pass."""
-    tasks = [task["name"] for task in task_definitions()]
     with ConductorServer(settings) as server:
         for first in (
             _check("server reachable", _reachable, server),
-            _check("credentials", _credentials, server, tasks[0]),
+            _check("credentials", _credentials, server, IDENTITY_PROBE_TASK),
         ):
             yield first
             if not first.ok:
                 return
+        tasks, served = _served_tasks()
+        yield served
+        if not served.ok:
+            return
+        yield _check("worker settings", _worker_settings, tasks)
+        defined = [task["name"] for task in task_definitions()]
         for task in tasks:
-            yield _check(f"task definition {task}", _task_registered, server, task)
+            yield _check(f"task definition {task}", _task_registered, server, task, defined)
             yield _check(f"poll permission {task}", _may_poll, server, task)
             yield _check(f"domain of {task}", _domains, server, task, settings.worker_domain)
+        yield _check("workflows", _workflows_served, server, tasks)

@@ -9,19 +9,10 @@ from typing import Any
 
 def served_workers() -> list[Any]:
     """The SDK `Worker` objects for `WORKERS`, in list order; ValueError if one is not decorated."""
-    from conductor.client.automator.task_handler import get_registered_workers
-
+    from .sdk import workers_for
     from .workers import WORKERS
 
-    by_function = {worker.execute_function: worker for worker in get_registered_workers()}
-    served = []
-    for function in WORKERS:
-        # The decorator returns a wrapper; the SDK's registry holds the function it wraps.
-        worker = by_function.get(getattr(function, "__wrapped__", function))
-        if worker is None:
-            raise ValueError(f"{function.__module__}.{function.__name__} in WORKERS is not a @worker_task")
-        served.append(worker)
-    return served
+    return workers_for(WORKERS)
 
 
 def served_task_names() -> list[str]:

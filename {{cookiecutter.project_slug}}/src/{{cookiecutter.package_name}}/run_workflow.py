@@ -1,28 +1,68 @@
 """The `run-workflow` command: start a workflow, wait for it to end, report how it ended."""
 
+import sys
 import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from .server import ConductorServer
+from .server import ConductorServer, ServerError
 
 TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"}
 POLL_SECONDS = 0.5
+RETRY_SECONDS = 2.0
+# What a server restarting, or a proxy in front of one, answers for a moment.
+PASSING_STATUSES = {502, 503, 504}
 
 
-def start(server: ConductorServer, name: str, workflow_input: dict[str, Any], domain: str | None = None) -> str:
-    request: dict[str, Any] = {"name": name, "input": workflow_input}
+def _retrying(deadline: float, call: Callable[[], Any]) -> Any:
+    """`call`, again every RETRY_SECONDS while the server is unreachable or briefly unavailable, until
+    the deadline (run-workflow's --timeout); any other failure, or one at the deadline, is raised."""
+    told = False
+    while True:
+        try:
+            return call()
+        except ServerError as error:
+            passing = error.status is None or error.status in PASSING_STATUSES
+            if not passing or time.monotonic() + RETRY_SECONDS > deadline:
+                raise
+            if not told:
+                print(f"{error}; retrying until the --timeout runs out", file=sys.stderr)
+                told = True
+            time.sleep(RETRY_SECONDS)
+
+
+def start(
+    server: ConductorServer, name: str, workflow_input: dict[str, Any], domain: str | None, deadline: float
+) -> str:
+    # The correlation id makes a retried start safe: if an earlier attempt reached the server but its
+    # answer was lost, the workflow it started is found and used instead of starting a second one.
+    request: dict[str, Any] = {"name": name, "input": workflow_input, "correlationId": f"run-workflow-{uuid.uuid4()}"}
     if domain:
         # Every task of this run is queued in `domain`; only workers polling that domain get it.
         request["taskToDomain"] = {"*": domain}
-    return server.request("POST", "/workflow", json=request).text.strip().strip('"')
+    attempts = 0
+
+    def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            started = server.request(
+                "GET", f"/workflow/{name}/correlated/{request['correlationId']}", params={"includeClosed": "true"}
+            ).json()
+            if started:
+                return str(started[0]["workflowId"])
+        return server.request("POST", "/workflow", json=request).text.strip().strip('"')
+
+    return str(_retrying(deadline, attempt))
 
 
-def wait(server: ConductorServer, workflow_id: str, timeout_seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_seconds
+def wait(server: ConductorServer, workflow_id: str, deadline: float) -> dict[str, Any]:
     while True:
-        workflow: dict[str, Any] = server.request(
-            "GET", f"/workflow/{workflow_id}", params={"includeTasks": "true"}
-        ).json()
+        workflow: dict[str, Any] = _retrying(
+            deadline,
+            lambda: server.request("GET", f"/workflow/{workflow_id}", params={"includeTasks": "true"}).json(),
+        )
         if workflow.get("status") in TERMINAL or time.monotonic() >= deadline:
             return workflow
         time.sleep(POLL_SECONDS)

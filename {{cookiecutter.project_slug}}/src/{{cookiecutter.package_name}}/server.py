@@ -16,6 +16,7 @@ import httpx
 from .config import Settings
 
 TIMEOUT_SECONDS = 10.0
+IDENTITY_PROBE_TASK = "conductor_api_probe"  # a task type nobody serves; asking its queue size changes nothing
 # A token is renewed after this long at the latest (the SDK's own default), and sooner when it says when
 # it expires (Orkes tokens are JWTs with an `exp` claim): a fifth of its life, at most a minute, early.
 TOKEN_MAX_AGE_SECONDS = 45 * 60
@@ -161,3 +162,35 @@ class ConductorServer:
 
     def health(self) -> httpx.Response:
         return self._send("GET", f"{self.settings.server_root}/health")
+
+    def check_is_conductor(self) -> None:
+        """Raise ServerError, in one line, unless CONDUCTOR_SERVER_URL answers as a Conductor API.
+
+        Any web server answers something; only Conductor answers a queue-size query for a task type with
+        `{"<task type>": <count>}`. A 401 or 403 in JSON is Conductor asking for credentials (checked next).
+        """
+        try:
+            token = self.token()
+        except ServerError:
+            token = None  # rejected credentials are reported on their own; a Conductor says 401 without them
+        response = self._send(
+            "GET",
+            f"{self.settings.server_url}/tasks/queue/sizes",
+            params={"taskType": IDENTITY_PROBE_TASK},
+            headers={"X-Authorization": token} if token else {},
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get(IDENTITY_PROBE_TASK), int):
+            return
+        if response.status_code in (401, 403) and isinstance(body, dict):
+            return
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise ServerError(
+            f"{self.settings.server_url} does not answer like a Conductor API (GET /tasks/queue/sizes: "
+            f"HTTP {response.status_code}, {kind}); CONDUCTOR_SERVER_URL must be the API's base URL, e.g. "
+            "http://localhost:8080/api",
+            response.status_code,
+        )

@@ -1,5 +1,6 @@
 """The example worker: arithmetic, idempotency, and bad input failing terminally through the SDK."""
 
+import copy
 from typing import Any
 
 import pytest
@@ -7,12 +8,20 @@ from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_result_status import TaskResultStatus
 from conductor.client.worker.worker import Worker
 
-from {{ cookiecutter.package_name }}.definitions import example_input
 from {{ cookiecutter.package_name }}.workers.errors import InvalidInput
 from {{ cookiecutter.package_name }}.workers.invoice_total import compute_invoice_total
 
 TASK_NAME = "{{ cookiecutter.task_definition_name }}"
-WORKFLOW = "{{ cookiecutter.workflow_name }}"
+# This task's own input: the workflow's input may grow keys for other tasks.
+EXAMPLE: dict[str, Any] = {
+    "order_id": "ORD-1001",
+    "currency": "EUR",
+    "tax_rate": "0.20",
+    "items": [
+        {"sku": "BOOK-42", "quantity": 2, "unit_price": "12.50"},
+        {"sku": "PEN-7", "quantity": 3, "unit_price": "1.99"},
+    ],
+}
 
 
 def run_through_sdk(input_data: dict[str, Any]) -> Any:
@@ -22,14 +31,23 @@ def run_through_sdk(input_data: dict[str, Any]) -> Any:
 
 
 def test_example_input_totals() -> None:
-    total = compute_invoice_total(**example_input(WORKFLOW))
+    total = compute_invoice_total(**EXAMPLE)
     assert (total.subtotal, total.tax, total.total) == ("30.97", "6.19", "37.16")
     assert (total.order_id, total.currency, total.item_count) == ("ORD-1001", "EUR", 5)
 
 
-def test_same_input_same_output() -> None:
-    request = example_input(WORKFLOW)
-    assert compute_invoice_total(**request) == compute_invoice_total(**request)
+def test_a_task_delivered_again_gives_the_same_result() -> None:
+    """The server may deliver a task again: the same task twice, or a retry of a timed-out one (a new
+    task with the same input). Every delivery must report the same output and leave the input as it was."""
+    request = EXAMPLE
+    task = Task(task_id="t-1", workflow_instance_id="wf-1", input_data=copy.deepcopy(request))
+    retry = Task(task_id="t-2", workflow_instance_id="wf-1", input_data=copy.deepcopy(request), retry_count=1)
+    worker = Worker(TASK_NAME, compute_invoice_total)
+    results = [worker.execute(task), worker.execute(task), worker.execute(retry)]
+    assert [result.status for result in results] == [TaskResultStatus.COMPLETED] * 3
+    assert results[0].output_data == results[1].output_data == results[2].output_data
+    assert results[0].output_data["total"] == "37.16"
+    assert task.input_data == retry.input_data == request
 
 
 def test_rounds_half_up_to_cents() -> None:
@@ -38,7 +56,7 @@ def test_rounds_half_up_to_cents() -> None:
 
 
 def test_sdk_reports_completed_with_flat_output() -> None:
-    result = run_through_sdk(example_input(WORKFLOW))
+    result = run_through_sdk(EXAMPLE)
     assert result.status == TaskResultStatus.COMPLETED
     assert result.output_data["total"] == "37.16"
 
@@ -67,7 +85,7 @@ def test_sdk_reports_completed_with_flat_output() -> None:
     ],
 )
 def test_bad_input_fails_terminally_with_reason(change: dict[str, Any], reason: str) -> None:
-    bad = {**example_input(WORKFLOW), **change}
+    bad = {**EXAMPLE, **change}
     with pytest.raises(InvalidInput, match=reason.replace("[", r"\[").replace("]", r"\]")):
         compute_invoice_total(**bad)
     result = run_through_sdk(bad)

@@ -1,0 +1,117 @@
+"""`run-workflow` rides out a server that is briefly unreachable: it retries within its --timeout,
+starts the workflow once, and gives up with one line when the server stays away."""
+
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness.baked_project import BakedProject, WorkerProcess, bake
+from tests.harness.conductor_server import ConductorServer, free_port
+
+pytestmark = pytest.mark.e2e
+
+TASK = "e2e_outage_task"  # names of this module's own, so other modules never see them
+WORKFLOW = "e2e_outage_flow"
+
+
+class Forwarder:
+    """A TCP port that forwards to the real server once opened: the server "coming back"."""
+
+    def __init__(self, port: int, target: int) -> None:
+        self.port, self.target = port, target
+        self.listener: socket.socket | None = None
+
+    def open(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
+    baked = bake(tmp_path_factory.mktemp("outage"), task_definition_name=TASK, workflow_name=WORKFLOW)
+    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url}
+    baked.install()
+    assert baked.cli("register").returncode == 0
+    return baked
+
+
+@pytest.fixture(scope="module")
+def worker(project: BakedProject) -> Iterator[WorkerProcess]:
+    process = project.start_worker()
+    project.wait_until_polling()
+    yield process
+    assert process.stop() == 0, process.log()
+
+
+def run_workflow_through(project: BakedProject, port: int, timeout: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(project.bin / "python"), "-m", project.package, "run-workflow", "--timeout", timeout],
+        cwd=project.path,
+        env=project.environment({"CONDUCTOR_SERVER_URL": f"http://127.0.0.1:{port}/api"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_run_workflow_waits_for_a_server_that_comes_back(
+    project: BakedProject, worker: WorkerProcess, conductor: ConductorServer
+) -> None:
+    forwarder = Forwarder(free_port(), conductor.port)
+    process = run_workflow_through(project, forwarder.port, "90")
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # the server is away: run-workflow says it retries
+        assert first.endswith("; retrying until the --timeout runs out\n"), first
+        forwarder.open()
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        forwarder.close()
+    assert process.returncode == 0, stdout + stderr
+    assert '"status": "COMPLETED"' in stdout
+    workflow_id = next(line.split(": ")[1] for line in stderr.splitlines() if line.startswith("started "))
+    correlation = conductor.workflow(workflow_id)["correlationId"]
+    started = conductor.api("GET", f"/workflow/{WORKFLOW}/correlated/{correlation}?includeClosed=true")
+    assert isinstance(started, list) and len(started) == 1  # started once
+
+
+def test_run_workflow_gives_up_at_its_timeout_with_one_line(project: BakedProject) -> None:
+    port = free_port()
+    began = time.monotonic()
+    process = run_workflow_through(project, port, "6")
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert 5 <= time.monotonic() - began < 30
+    lines = stderr.splitlines()
+    assert lines[0].endswith("; retrying until the --timeout runs out")
+    assert lines[-1].startswith(f"error: cannot reach Conductor at http://127.0.0.1:{port}/api")
+    assert "Traceback" not in stderr and stdout == ""

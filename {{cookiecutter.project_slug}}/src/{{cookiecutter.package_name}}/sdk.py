@@ -1,0 +1,155 @@
+"""The worker runtime's one point of contact with conductor-python.
+
+Every SDK name the runtime uses is imported here, and `tests/test_sdk_contract.py` checks each of
+them, so an SDK upgrade that moves or changes one fails `make check` by name instead of silently
+breaking the drain. Only public surfaces are used:
+- `Worker` objects from `get_registered_workers()`, and their `paused` flag;
+- `TaskRunner` (exported) and `AsyncTaskRunner` (public class, but not exported at the top level:
+  imported from its module), built with their public constructors;
+- the runners' `task_client` / `async_task_client` attribute, through which every poll, every result
+  and every next task handed out with a result passes: replaced by a counting subclass;
+- the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks.
+"""
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from conductor.client.automator.async_task_runner import AsyncTaskRunner
+from conductor.client.automator.task_handler import get_registered_workers
+from conductor.client.automator.task_runner import TaskRunner
+from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
+from conductor.client.http.api.task_resource_api import TaskResourceApi
+
+from .task_ledger import HeldTask, TaskLedger
+
+__all__ = ["AsyncTaskRunner", "MetricsSettings", "TaskLedger", "TaskRunner", "build_runner", "is_async", "workers_for"]
+
+
+def workers_for(functions: Sequence[Callable[..., Any]]) -> list[Any]:
+    """The SDK's `Worker` objects for these `@worker_task` functions, in the same order."""
+    by_function = {worker.execute_function: worker for worker in get_registered_workers()}
+    workers = []
+    for function in functions:
+        # The decorator returns a wrapper; the SDK's registry holds the function it wraps.
+        worker = by_function.get(inspect.unwrap(function))
+        if worker is None:
+            raise ValueError(f"{function.__module__}.{function.__name__} in WORKERS is not a @worker_task")
+        workers.append(worker)
+    return workers
+
+
+def is_async(worker: Any) -> bool:
+    return inspect.iscoroutinefunction(worker.execute_function)
+
+
+def _held(task: Any) -> HeldTask:
+    return HeldTask(
+        task_id=task.task_id,
+        task_type=task.task_def_name or task.task_type or "?",
+        workflow_id=task.workflow_instance_id or "?",
+    )
+
+
+def _polled(tasks: Any) -> list[HeldTask]:
+    return [_held(task) for task in tasks or [] if task is not None and task.task_id]
+
+
+class CountingTaskClient(TaskResourceApi):
+    """The sync runner's task client: records what it takes and reports; once draining, takes nothing."""
+
+    def __init__(self, api_client: Any, ledger: TaskLedger) -> None:
+        super().__init__(api_client)
+        self.ledger = ledger
+
+    def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
+        if not self.ledger.poll_started():
+            return []
+        tasks = None
+        try:
+            tasks = super().batch_poll(tasktype, **kwargs)
+        finally:
+            self.ledger.poll_finished(_polled(tasks))
+        return tasks
+
+    def update_task_v2(self, body: Any, **kwargs: Any) -> Any:
+        if self.ledger.draining:
+            # The v1 update reports the result without being handed the next task.
+            self.update_task(body, **kwargs)
+            return None
+        next_task = super().update_task_v2(body, **kwargs)
+        if next_task is not None:
+            self.ledger.take(_held(next_task))  # before the release: held never reads empty in between
+        self.ledger.release(body.task_id)
+        return next_task
+
+    def update_task(self, body: Any, **kwargs: Any) -> Any:
+        result = super().update_task(body, **kwargs)
+        if not body.extend_lease:  # lease heartbeats come through here too; they release nothing
+            self.ledger.release(body.task_id)
+        return result
+
+
+class CountingAsyncTaskClient(AsyncTaskResourceApi):
+    """The same for the async runner."""
+
+    def __init__(self, api_client: Any, ledger: TaskLedger) -> None:
+        super().__init__(api_client)
+        self.ledger = ledger
+
+    async def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
+        if not self.ledger.poll_started():
+            return []
+        tasks = None
+        try:
+            tasks = await super().batch_poll(tasktype, **kwargs)
+        finally:
+            self.ledger.poll_finished(_polled(tasks))
+        return tasks
+
+    async def update_task_v2(self, body: Any, **kwargs: Any) -> Any:
+        if self.ledger.draining:
+            await self.update_task(body, **kwargs)
+            return None
+        next_task = await super().update_task_v2(body, **kwargs)
+        if next_task is not None:
+            self.ledger.take(_held(next_task))
+        self.ledger.release(body.task_id)
+        return next_task
+
+    async def update_task(self, body: Any, **kwargs: Any) -> Any:
+        result = await super().update_task(body, **kwargs)
+        if not body.extend_lease:
+            self.ledger.release(body.task_id)
+        return result
+
+
+class CountingAsyncTaskRunner(AsyncTaskRunner):
+    """`AsyncTaskRunner` creates its task client inside `run()`; this property wraps it as it is set."""
+
+    def __init__(
+        self, worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
+    ):
+        self.ledger = ledger
+        self._counting_client: CountingAsyncTaskClient | None = None
+        super().__init__(worker, configuration, metrics_settings, listeners)
+
+    @property
+    def async_task_client(self) -> CountingAsyncTaskClient | None:
+        return self._counting_client
+
+    @async_task_client.setter
+    def async_task_client(self, client: Any) -> None:
+        self._counting_client = None if client is None else CountingAsyncTaskClient(client.api_client, self.ledger)
+
+
+def build_runner(
+    worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
+) -> Any:
+    """A runner for one worker, through the public constructors: `AsyncTaskRunner` for `async def`."""
+    if is_async(worker):
+        return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger)
+    runner = TaskRunner(worker, configuration, metrics_settings, listeners)
+    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger)
+    return runner

@@ -1,0 +1,206 @@
+"""One worker process: the SDK's runner for each worker it serves, each on a thread of its own (all
+`async def` workers share one event loop), and the drain on SIGTERM/SIGINT.
+
+Started by the `worker` command (`supervisor.py`) as `python -m <package>.worker_host`; it is not a
+command of its own. It writes one JSON line per event to the pipe `--report-fd` names.
+
+Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration,
+3 the grace ran out with tasks still running (they are named in the log).
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import IO, Any
+
+from . import health
+from .config import ConfigError, Settings, configure_logging, load_process_layout, load_settings
+from .task_ledger import TaskLedger
+
+DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
+
+log = logging.getLogger(__name__)
+
+
+class NothingToServe(Exception):
+    """WORKERS is empty."""
+
+
+class HostEvents:
+    """SDK event listener: heartbeats for `health`, and results the SDK gave up reporting."""
+
+    def __init__(self, settings: Settings, slot: int, ledger: TaskLedger) -> None:
+        self.health_dir = settings.health_dir
+        self.slot = slot
+        self.ledger = ledger
+
+    def on_poll_completed(self, event: Any) -> None:
+        health.beat(self.health_dir, self.slot, event.task_type)
+
+    # A failed poll shows the loop alive and retrying; a busy worker polls less but finishes tasks.
+    on_poll_failure = on_task_execution_completed = on_task_execution_failure = on_poll_completed
+
+    def on_task_update_failure(self, event: Any) -> None:
+        self.ledger.lose(event.task_id)
+
+
+class WorkerHost:
+    def __init__(self, settings: Settings, slot: int, workers: list[Any], metrics_dir: str | None) -> None:
+        from . import sdk  # slow: the SDK, after the signal handlers are in place
+
+        self.ledger = TaskLedger()
+        self.workers = workers
+        configuration = settings.sdk_configuration()
+        metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
+        self.metrics_dir = metrics.metrics_directory if metrics else None
+        listeners = [HostEvents(settings, slot, self.ledger)]
+        runners = [sdk.build_runner(worker, configuration, metrics, listeners, self.ledger) for worker in workers]
+        self.sync_runners = [
+            runner for runner, worker in zip(runners, workers, strict=True) if not sdk.is_async(worker)
+        ]
+        self.async_runners = [runner for runner, worker in zip(runners, workers, strict=True) if sdk.is_async(worker)]
+        self.loop = asyncio.new_event_loop()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for runner in self.sync_runners:
+            name = f"runner-{runner.worker.get_task_definition_name()}"
+            self.threads.append(threading.Thread(target=runner.run, name=name, daemon=True))
+        if self.async_runners:
+            self.threads.append(threading.Thread(target=self._run_async, name="runner-async", daemon=True))
+        for thread in self.threads:
+            thread.start()
+
+    def _run_async(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(asyncio.gather(*(runner.run() for runner in self.async_runners)))
+
+    def stopped_runners(self) -> list[str]:
+        return [thread.name for thread in self.threads if not thread.is_alive()]
+
+    def drain(self, grace_seconds: float) -> int:
+        """Take nothing more, wait until every task held is reported, then stop the runners."""
+        deadline = time.monotonic() + grace_seconds
+        # A result lost before the drain was logged by the SDK when it happened; the exit status is the drain's.
+        lost_before = len(self.ledger.lost())
+        self.ledger.start_draining()
+        for worker in self.workers:
+            worker.paused = True
+        log.info("draining %d task(s) in flight (grace %.0fs)", len(self.ledger.held()), grace_seconds)
+        while not self.ledger.idle():
+            if time.monotonic() >= deadline:
+                held = self.ledger.held()
+                log.error(
+                    "grace of %.0fs exceeded: abandoning %d running task(s): %s; the server gives each to a "
+                    "worker again after its responseTimeoutSeconds",
+                    grace_seconds,
+                    len(held),
+                    ", ".join(map(str, held)),
+                )
+                return ABANDONED
+            time.sleep(0.02)
+        for runner in self.sync_runners:
+            runner.stop()
+        for runner in self.async_runners:
+            asyncio.run_coroutine_threadsafe(runner.stop(), self.loop)
+        for thread in self.threads:
+            thread.join(timeout=max(1.0, deadline - time.monotonic()))
+        lost = self.ledger.lost()[lost_before:]
+        if lost:
+            log.error(
+                "the server did not accept the result of %d task(s) after the SDK's retries: %s",
+                len(lost),
+                ", ".join(map(str, lost)),
+            )
+            return FAILED
+        return DRAINED
+
+
+def _report(pipe: IO[str] | None, **message: object) -> None:
+    if pipe is not None:
+        pipe.write(json.dumps(message) + "\n")
+        pipe.flush()
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"python -m {__name__}")
+    parser.add_argument("--slot", type=int, default=0, help="this process's number, from 0")
+    parser.add_argument("--tasks", help="comma-separated task names to serve (default: plan, and serve the first)")
+    parser.add_argument("--report-fd", type=int, help="pipe to the supervisor")
+    parser.add_argument("--metrics-dir", help="where the SDK writes metrics (default: no metrics)")
+    return parser.parse_args(argv)
+
+
+def _my_workers(args: argparse.Namespace, report: IO[str] | None) -> list[Any]:
+    from .process_plan import plan_processes
+    from .registry import served_workers
+
+    workers = {worker.get_task_definition_name(): worker for worker in served_workers()}
+    if not workers:
+        raise NothingToServe(f"no worker listed in {__package__}.workers.WORKERS: nothing to serve")
+    if args.tasks is None:
+        plan = plan_processes(list(workers), load_process_layout())
+        _report(report, plan=plan)
+        names = plan[0]
+    else:
+        names = args.tasks.split(",")
+    return [workers[name] for name in names]
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # First, so a signal during the slow start still ends in a drain, not a traceback.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    args = _parse(argv)
+    report = os.fdopen(args.report_fd, "w") if args.report_fd is not None else None
+    parent = os.getppid()
+    try:
+        settings = load_settings()
+        configure_logging()
+        workers = _my_workers(args, report)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return BAD_CONFIG
+    except NothingToServe as error:
+        print(f"error: {error}", file=sys.stderr)
+        return FAILED
+    if stop.is_set():  # stopped while loading: nothing taken, nothing to drain
+        return DRAINED
+    host = WorkerHost(settings, args.slot, workers, args.metrics_dir)
+    host.start()
+    names = [worker.get_task_definition_name() for worker in workers]
+    _report(report, serving=names, metrics_dir=host.metrics_dir)
+    log.info("process %d serves %s", args.slot, ", ".join(names))
+    while not stop.wait(timeout=0.2):
+        if os.getppid() != parent:
+            log.warning("the worker command is gone: draining")
+            stop.set()
+        stopped = host.stopped_runners()
+        if stopped:
+            log.error("%s stopped unexpectedly (the error is above): exiting to be restarted", ", ".join(stopped))
+            status = FAILED
+            break
+    else:
+        status = host.drain(settings.shutdown_grace_seconds)
+    if status != DRAINED:
+        # Tasks may still run on the SDK's threads, which a normal exit would wait for.
+        logging.shutdown()
+        os._exit(status)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,197 @@
+"""What the worker runtime needs from conductor-python, checked against the installed version.
+
+Run on every SDK upgrade (Dependabot's pull requests run `make check`): a failure here names the SDK
+surface that changed, where a silent change would otherwise break the drain. Every name `sdk.py`
+imports is checked, and the drain itself runs the real runners against a small stand-in for the
+server's task endpoints on loopback.
+One import is not a top-level export: `AsyncTaskRunner`, from `conductor.client.automator.async_task_runner`.
+"""
+
+import asyncio
+import inspect
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conductor.client.automator.async_task_runner import AsyncTaskRunner
+from conductor.client.automator.task_handler import get_registered_workers
+from conductor.client.automator.task_runner import TaskRunner
+from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
+from conductor.client.http.api.task_resource_api import TaskResourceApi
+from conductor.client.http.models.task_result import TaskResult
+from conductor.client.worker.worker_task import worker_task
+
+from {{ cookiecutter.package_name }} import sdk
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.worker_host import DRAINED, WorkerHost
+
+SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
+KINDS = (SYNC_TASK, ASYNC_TASK)
+
+
+@worker_task(task_definition_name=SYNC_TASK, thread_count=4)
+def sync_worker(seconds: float = 0.0) -> dict[str, float]:
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+@worker_task(task_definition_name=ASYNC_TASK, thread_count=4)
+async def async_worker(seconds: float = 0.0) -> dict[str, float]:
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
+def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
+    assert sdk.TaskRunner is TaskRunner
+    assert sdk.AsyncTaskRunner is AsyncTaskRunner
+    assert issubclass(sdk.CountingTaskClient, TaskResourceApi)
+    assert issubclass(sdk.CountingAsyncTaskClient, AsyncTaskResourceApi)
+    assert sdk.MetricsSettings is MetricsSettings
+
+
+@pytest.mark.parametrize("runner", [TaskRunner, AsyncTaskRunner])
+def test_runner_constructors_and_stop(runner: Any) -> None:
+    parameters = list(inspect.signature(runner.__init__).parameters)
+    assert parameters[:5] == ["self", "worker", "configuration", "metrics_settings", "event_listeners"]
+    assert (
+        inspect.iscoroutinefunction(runner.run)
+        == inspect.iscoroutinefunction(runner.stop)
+        == (runner is AsyncTaskRunner)
+    )
+
+
+@pytest.mark.parametrize("client", [TaskResourceApi, AsyncTaskResourceApi])
+def test_task_clients_have_the_calls_the_runners_make(client: Any) -> None:
+    for name in ("batch_poll", "update_task", "update_task_v2"):
+        assert inspect.iscoroutinefunction(getattr(client, name)) == (client is AsyncTaskResourceApi), name
+    assert list(inspect.signature(client.__init__).parameters) == ["self", "api_client"]
+
+
+def test_registered_workers_carry_the_decorated_function_and_a_pause_flag() -> None:
+    workers = sdk.workers_for([sync_worker, async_worker])
+    assert [worker.get_task_definition_name() for worker in workers] == [SYNC_TASK, ASYNC_TASK]
+    assert workers[0].execute_function is inspect.unwrap(sync_worker)
+    assert [sdk.is_async(worker) for worker in workers] == [False, True]
+    assert all(worker.paused is False for worker in workers)
+    assert any(worker.get_task_definition_name() == SYNC_TASK for worker in get_registered_workers())
+
+
+def test_heartbeats_are_told_apart_from_results() -> None:
+    assert TaskResult(task_id="t").extend_lease is False
+
+
+def test_the_sync_runner_polls_and_reports_through_its_task_client(tmp_path: Path) -> None:
+    ledger = sdk.TaskLedger()
+    (worker,) = sdk.workers_for([sync_worker])
+    runner = sdk.build_runner(worker, Settings().sdk_configuration(), None, [], ledger)
+    assert isinstance(runner.task_client, sdk.CountingTaskClient)
+
+
+class TaskEndpoints(BaseHTTPRequestHandler):
+    """Conductor's poll and update endpoints, as much as a runner uses: a fixed batch per task type,
+    one next task handed out with the first update-v2, and every request recorded."""
+
+    server: "StandIn"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: object = None) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self.server.record("poll", self.path)
+        task_type = self.path.split("?")[0].rsplit("/", 1)[-1]
+        batch = self.server.batches.pop(task_type, [])
+        self._send(200, batch)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        path = self.path.split("?")[0]
+        self.server.record(path, body["taskId"])
+        if path.endswith("/tasks/update-v2"):
+            task_type = self.server.type_of[body["taskId"]]
+            following = self.server.next_tasks.pop(task_type, None)
+            if following is None:
+                self._send(204)
+            else:
+                self.server.record("next", str(following["taskId"]))
+                self._send(200, following)
+        else:
+            self._send(200, body["taskId"])
+
+
+class StandIn(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), TaskEndpoints)
+        self.requests: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.type_of: dict[str, str] = {}
+        self.batches = {kind: [self.task(kind, f"{kind}-{n}", 0.2) for n in (1, 2)] for kind in KINDS}
+        # Still running when the drain starts: its result must go to the v1 update.
+        self.next_tasks = {kind: self.task(kind, f"{kind}-next", 1.5) for kind in KINDS}
+
+    def task(self, kind: str, task_id: str, seconds: float) -> dict[str, object]:
+        self.type_of[task_id] = kind
+        return {
+            "taskId": task_id,
+            "taskType": kind,
+            "taskDefName": kind,
+            "workflowInstanceId": "wf",
+            "status": "IN_PROGRESS",
+            "inputData": {"seconds": seconds},
+        }
+
+    def record(self, what: str, detail: str) -> None:
+        with self.lock:
+            self.requests.append((what, detail))
+
+    def seen(self) -> list[tuple[str, str]]:
+        with self.lock:
+            return list(self.requests)
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    server = StandIn()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_in: StandIn, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
+    settings = replace(Settings(), server_url=url, health_dir=tmp_path)
+    host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, async_worker]), None)
+    host.start()
+    deadline = time.monotonic() + 20
+    # Wait until each runner's first result has been answered with its next task, which is running now.
+    while sum(what == "next" for what, _ in stand_in.seen()) < len(KINDS):
+        assert time.monotonic() < deadline, stand_in.seen()
+        time.sleep(0.01)
+    drain_started = len(stand_in.seen())
+    assert host.drain(grace_seconds=10) == DRAINED
+    assert host.stopped_runners() == [thread.name for thread in host.threads], "runners still running"
+
+    during_drain = stand_in.seen()[drain_started:]
+    time.sleep(0.3)
+    assert stand_in.seen()[drain_started + len(during_drain) :] == [], "requests after the drain"
+    reported = [task_id for what, task_id in stand_in.seen() if what.endswith(("/tasks", "/tasks/update-v2"))]
+    taken = sorted(stand_in.type_of)
+    assert sorted(reported) == taken, "every task taken is reported exactly once"
+    for kind in KINDS:
+        # The next task handed out before the drain ran; its result went to the v1 update (no next task).
+        assert ("/api/tasks", f"{kind}-next") in during_drain
