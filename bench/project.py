@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.harness.baked_project import BakedProject, bake
+from harness.baked_project import BakedProject, bake
 
 NOOP_TASK = "bench_noop"
 IDLE_TASK = "bench_idle"

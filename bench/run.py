@@ -27,8 +27,8 @@ from bench import project, report
 from bench.measure import Client, Workload, measure
 from bench.sampling import listening_pid
 from bench.stats import Row, aggregate
-from tests.harness.baked_project import BakedProject
-from tests.harness.conductor_server import SERVER_VERSION, ConductorServer, free_port
+from harness.baked_project import BakedProject
+from harness.conductor_server import SERVER_VERSION, ConductorServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "raw"

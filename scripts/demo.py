@@ -5,8 +5,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.harness.baked_project import TEMPLATE_ROOT, WorkerProcess, python_for
-from tests.harness.conductor_server import ConductorServer
+from harness.baked_project import TEMPLATE_ROOT, WorkerProcess, python_for
+from harness.conductor_server import ConductorServer
 
 
 def step(title: str) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -15,7 +15,7 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, python_for
+from harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, python_for
 
 # Jinja left behind. GitHub's own `${{ ... }}` expressions are not Jinja.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness.baked_project import DEFAULTS, BakedProject, bake
-from tests.harness.docker_engine import compose_binary
+from harness.baked_project import DEFAULTS, BakedProject, bake
+from harness.docker_engine import compose_binary
 
 BIN = Path(sys.executable).parent
 OPTIONS = [{"kubernetes": k, "metrics": m} for k, m in itertools.product([True, False], repeat=2)]

@@ -19,8 +19,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.harness import kubernetes_launch
-from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, bake
+from harness import kubernetes_launch
+from harness.baked_project import DEFAULTS, TEMPLATE_ROOT, BakedProject, bake
 
 VENV_BIN = Path(sys.executable).parent
 TOOLS_PATH = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"

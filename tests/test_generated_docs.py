@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.harness.baked_project import python_for
+from harness.baked_project import python_for
 
 
 def make(project_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

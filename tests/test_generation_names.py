@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import TEMPLATE_ROOT
+from harness.baked_project import TEMPLATE_ROOT
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import DEFAULTS, TEMPLATE_ROOT
+from harness.baked_project import DEFAULTS, TEMPLATE_ROOT
 
 
 def load_hook(name: str) -> ModuleType:

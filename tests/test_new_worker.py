@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, bake
+from harness.baked_project import BakedProject, bake
 
 EXTRA_WORKER = '''"""A worker whose module, function and task names all differ."""
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.harness.baked_project import TEMPLATE_ROOT
+from harness.baked_project import TEMPLATE_ROOT
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])

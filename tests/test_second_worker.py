@@ -6,7 +6,7 @@ fails only until autoscaling covers the new task."""
 import json
 from typing import Any
 
-from tests.harness.baked_project import BakedProject
+from harness.baked_project import BakedProject
 
 WORKER_MODULE = '''"""Labels the shipment of an invoiced order."""
 

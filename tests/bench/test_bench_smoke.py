@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.conductor_server import ConductorServer
+from harness.conductor_server import ConductorServer
 
 pytestmark = pytest.mark.bench
 

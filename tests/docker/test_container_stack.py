@@ -1,6 +1,6 @@
 """The generated Dockerfile and compose.yaml on a real Docker engine.
 
-The tier starts its own dockerd (tests/harness/docker_engine.py) and pulls the real pinned images (the
+The tier starts its own dockerd (harness/docker_engine.py) and pulls the real pinned images (the
 Python base of the Dockerfile's `FROM`, and conductoross/conductor from compose.yaml). Where the registry
 does not answer, it builds local stand-ins under the same tags instead (Debian's or the host's CPython;
 the real server jar), and prints which it used. Then it builds the baked project's image and brings up
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import docker_engine
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import call_api, free_port
-from tests.harness.docker_engine import DockerEngine
-from tests.harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
-from tests.harness.waiting import wait_until
+from harness import docker_engine
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import call_api, free_port
+from harness.docker_engine import DockerEngine
+from harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
+from harness.waiting import wait_until
 
 # Bounded: a cold run (debootstrap, jar download) takes about 4 minutes on 2 cores.
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness import kubernetes_launch
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer
+from harness import kubernetes_launch
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer
 
 pytestmark = pytest.mark.e2e
 

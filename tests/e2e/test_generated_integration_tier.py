@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer, free_port
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer, free_port
 
 pytestmark = pytest.mark.e2e
 

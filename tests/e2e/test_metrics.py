@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, WorkerProcess
-from tests.harness.conductor_server import ConductorServer, free_port
-from tests.harness.waiting import wait_until
+from harness.baked_project import BakedProject, WorkerProcess
+from harness.conductor_server import ConductorServer, free_port
+from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer
-from tests.harness.flaky_worker import FLAKY_TASK, FLAKY_WORKFLOW, add_flaky_worker
-from tests.harness.waiting import wait_until
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer
+from harness.flaky_worker import FLAKY_TASK, FLAKY_WORKFLOW, add_flaky_worker
+from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

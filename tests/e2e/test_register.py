@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, WorkerProcess, bake
-from tests.harness.conductor_server import ConductorServer, free_port
+from harness.baked_project import BakedProject, WorkerProcess, bake
+from harness.conductor_server import ConductorServer, free_port
 
 pytestmark = pytest.mark.e2e
 

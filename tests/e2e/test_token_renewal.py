@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.auth_proxy import AccessKey, AuthProxy
-from tests.harness.baked_project import BakedProject, bake
-from tests.harness.conductor_server import ConductorServer
+from harness.auth_proxy import AccessKey, AuthProxy
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer
 
 pytestmark = pytest.mark.e2e
 

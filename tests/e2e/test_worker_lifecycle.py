@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.auth_proxy import AccessKey, AuthProxy
-from tests.harness.baked_project import BakedProject, WorkerProcess, bake, left_behind
-from tests.harness.conductor_server import ConductorServer
-from tests.harness.slow_worker import (
+from harness.auth_proxy import AccessKey, AuthProxy
+from harness.baked_project import BakedProject, WorkerProcess, bake, left_behind
+from harness.conductor_server import ConductorServer
+from harness.slow_worker import (
     MANY_WORKFLOW,
     SLOW_ASYNC_TASK,
     SLOW_ASYNC_WORKFLOW,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness.baked_project import BakedProject, WorkerProcess, bake
-from tests.harness.conductor_server import ConductorServer
-from tests.harness.slow_worker import SLOW_ASYNC_TASK, SLOW_TASK, add_slow_worker
+from harness.baked_project import BakedProject, WorkerProcess, bake
+from harness.conductor_server import ConductorServer
+from harness.slow_worker import SLOW_ASYNC_TASK, SLOW_TASK, add_slow_worker
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from cookiecutter.main import cookiecutter
 
-from tests.harness.waiting import wait_until
+from harness.waiting import wait_until
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
 # The conductor-python a baked project gets: its pinned version by default; "latest" (the newest on
 # PyPI) or a version such as "2.1.0" for the canary run that checks the runtime against SDK updates.

@@ -3,7 +3,7 @@ a slow sync worker, a slow `async def` worker, and any number of quick extra tas
 
 import json
 
-from tests.harness.baked_project import BakedProject
+from harness.baked_project import BakedProject
 
 SLOW_TASK = "slow_task"
 SLOW_WORKFLOW = "slow_workflow"

@@ -2,8 +2,8 @@
 with a JDK 21+ on a free loopback port, with SQLite persistence in a temporary directory.
 
 Usable as a library (`ConductorServer`) and as a command:
-    python -m tests.harness.conductor_server fetch      # download the jar into the cache, print its path
-    python -m tests.harness.conductor_server run        # run a server until Ctrl-C
+    python -m harness.conductor_server fetch      # download the jar into the cache, print its path
+    python -m harness.conductor_server run        # run a server until Ctrl-C
 """
 
 import contextlib
@@ -24,7 +24,7 @@ from pathlib import Path
 
 # Pinned: the newest conductor-server release with a published boot jar, and the same version as the
 # generated project's `conductoross/conductor` image.
-TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 SERVER_VERSION = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())["_conductor_server_version"]
 ARTIFACT = f"org.conductoross:conductor-server:{SERVER_VERSION}:jar:boot"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -268,7 +268,7 @@ def main(argv: list[str]) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
         return 0
-    print("usage: python -m tests.harness.conductor_server [fetch|run [PORT]]", file=sys.stderr)
+    print("usage: python -m harness.conductor_server [fetch|run [PORT]]", file=sys.stderr)
     return 2
 
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tests.harness import conductor_server
+from harness import conductor_server
 
 STAND_INS = Path(__file__).resolve().parent / "stand_ins"
 CACHE_DIR = conductor_server.CACHE_DIR
@@ -308,7 +308,7 @@ def _host_certificates(destination: Path) -> list[str]:
 
 def _host_python_prefix(version: str) -> Path:
     """The installation prefix of a host CPython `version` (e.g. pyenv's), to copy into a stand-in."""
-    from tests.harness.baked_project import python_for
+    from harness.baked_project import python_for
 
     interpreter = python_for(version)
     prefix = Path(_run([interpreter, "-c", "import sys; print(sys.base_prefix)"]).stdout.strip())

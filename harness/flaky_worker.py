@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.harness.baked_project import BakedProject
+from harness.baked_project import BakedProject
 
 FLAKY_TASK = "flaky_task"
 FLAKY_WORKFLOW = "flaky_workflow"

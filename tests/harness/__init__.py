@@ -1,1 +1,0 @@
-"""Shared test tooling: the real Conductor server, baked projects, and (in docker_engine) a Docker daemon."""
