@@ -15,6 +15,7 @@ import pytest
 from harness.auth_proxy import AccessKey, AuthProxy
 from harness.baked_project import BakedProject, bake
 from harness.conductor_server import ConductorServer
+from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -44,14 +45,6 @@ def project(tmp_path_factory: pytest.TempPathFactory, proxy: AuthProxy) -> Baked
 
 def as_key(key: str, secret: str, health_dir: Path) -> dict[str, str]:
     return {"CONDUCTOR_AUTH_KEY": key, "CONDUCTOR_AUTH_SECRET": secret, "WORKER_HEALTH_DIR": str(health_dir)}
-
-
-def wait_until(condition: object, timeout: float, message: str) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.2)
 
 
 def test_commands_and_worker_outlive_their_tokens(project: BakedProject, proxy: AuthProxy, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from harness.slow_worker import (
     add_quick_workers,
     add_slow_worker,
 )
+from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -67,14 +68,6 @@ def workers(project: BakedProject) -> Iterator[list[WorkerProcess]]:
         print(f"===== {process.log_path.name} =====\n{process.log()}")
 
 
-def wait_until(condition: Callable[[], object], timeout: float, message: str | Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(message() if callable(message) else message)
-        time.sleep(0.1)
-
-
 def start(
     project: BakedProject, started: list[WorkerProcess], env: dict[str, str], log_name: str, poll: bool = True
 ) -> WorkerProcess:
@@ -97,7 +90,8 @@ def wait_until_in_progress(conductor: ConductorServer, workflow_ids: list[str], 
     wait_until(
         lambda: len(in_progress(conductor, workflow_ids)) >= count,
         30,
-        lambda: f"fewer than {count} tasks IN_PROGRESS: {[t['status'] for t in tasks_of(conductor, workflow_ids)]}",
+        f"fewer than {count} tasks IN_PROGRESS",
+        lambda: f"task statuses: {[t['status'] for t in tasks_of(conductor, workflow_ids)]}",
     )
     return in_progress(conductor, workflow_ids)
 
@@ -166,8 +160,18 @@ def test_a_killed_worker_process_is_restarted_and_its_tasks_completed(
     wait_until_in_progress(conductor, ids, 4)
     (child,) = process.descendants()
     os.kill(child, signal.SIGKILL)
-    wait_until(lambda: "exited with signal SIGKILL: restarting in 1s" in process.log(), 10, process.log)
-    wait_until(lambda: child not in process.descendants() and len(process.descendants()) == 1, 30, process.log)
+    wait_until(
+        lambda: "exited with signal SIGKILL: restarting in 1s" in process.log(),
+        10,
+        "the supervisor did not report the killed worker process",
+        process.log,
+    )
+    wait_until(
+        lambda: child not in process.descendants() and len(process.descendants()) == 1,
+        30,
+        "no new worker process replaced the killed one",
+        process.log,
+    )
     statuses = conductor.wait_for(ids, timeout=RESPONSE_TIMEOUT_SECONDS + 90)
     assert set(statuses.values()) == {"COMPLETED"}, statuses
     assert any(states[0] == "TIMED_OUT" for states in attempts(conductor, ids).values()), "no task was re-delivered"
@@ -274,9 +278,9 @@ def test_worker_recovers_by_itself_after_a_server_outage(
         assert project.cli("register", env=env).returncode == 0
         process = start(project, workers, env, "outage.log")
         ids = [server.start_workflow(SLOW_WORKFLOW, {"seconds": 0.5, "n": n}) for n in range(30)]
-        time.sleep(1.0)
+        wait_until_in_progress(server, ids, 1)  # the outage starts with tasks in flight
         server.stop()
-        time.sleep(20)
+        time.sleep(20)  # the outage's length, not a wait for a condition
         server.start()
         ids += [server.start_workflow(SLOW_WORKFLOW, {"seconds": 0.5, "n": n}) for n in range(30, 40)]
         statuses = server.wait_for(ids, timeout=180)
@@ -300,7 +304,11 @@ def test_a_worker_in_a_domain_serves_that_domain_and_doctor_reports_a_mismatch(
         assert project.cli("doctor", env=env).returncode == 0
 
         stranded = conductor.start_workflow(project.workflow_name, {"order_id": "x"}, taskToDomain={"*": "green"})
-        time.sleep(1)
+        wait_until(
+            lambda: [task["status"] for task in conductor.workflow(stranded)["tasks"]] == ["SCHEDULED"],
+            20,
+            "the task in domain 'green' was not SCHEDULED",
+        )
         doctor = project.cli("doctor", env=env)
         assert doctor.returncode == 1
         assert (
