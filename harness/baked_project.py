@@ -1,5 +1,6 @@
 """Bake the template with given answers and drive the result like a user would."""
 
+import contextlib
 import json
 import os
 import re
@@ -7,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,17 @@ def bake(output_dir: Path, **answers: Any) -> "BakedProject":
     )
     recorded = json.loads((path / ".cookiecutter.json").read_text())["cookiecutter"]
     return BakedProject(path=path, answers=recorded)
+
+
+def bake_for_server(output_dir: Path, api_url: str, *, register: bool = True, **answers: Any) -> "BakedProject":
+    """A baked and installed project whose commands talk to `api_url`, its definitions registered there."""
+    project = bake(output_dir, **answers)
+    project.env = {"CONDUCTOR_SERVER_URL": api_url}
+    project.install()
+    if register:
+        registered = project.cli("register")
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+    return project
 
 
 @dataclass
@@ -153,6 +165,16 @@ class BakedProject:
         )
         log.close()
         return WorkerProcess(process, log_path)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator["WorkerProcess"]:
+        """Definitions registered, a worker started and polling; on exit it must drain and exit 0."""
+        registered = self.cli("register")
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        process = self.start_worker()
+        self.wait_until_polling()
+        yield process
+        assert process.stop() == 0, process.log()
 
     def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Block until `health` passes: every worker process of the project has polled."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.baked_project import BakedProject, bake
+from harness.baked_project import BakedProject, bake_for_server
 from harness.conductor_server import ConductorServer
 
 pytestmark = pytest.mark.e2e
@@ -19,11 +19,9 @@ WORKFLOW = "e2e_doctor_flow"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
-    baked = bake(tmp_path_factory.mktemp("doctor"), task_definition_name=TASK, workflow_name=WORKFLOW)
-    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url}
-    baked.install()
-    assert baked.cli("register").returncode == 0
-    return baked
+    return bake_for_server(
+        tmp_path_factory.mktemp("doctor"), conductor.api_url, task_definition_name=TASK, workflow_name=WORKFLOW
+    )
 
 
 @pytest.fixture

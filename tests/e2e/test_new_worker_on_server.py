@@ -52,11 +52,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
 
 @pytest.fixture(scope="module")
 def worker(project: BakedProject) -> Iterator[WorkerProcess]:
-    assert project.cli("register").returncode == 0
-    process = project.start_worker()
-    project.wait_until_polling()
-    yield process
-    assert process.stop() == 0, process.log()
+    with project.serving() as process:
+        yield process
 
 
 def run_workflow(project: BakedProject, conductor: ConductorServer, workflow_input: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.baked_project import BakedProject, bake
+from harness.baked_project import BakedProject, bake_for_server
 from harness.conductor_server import ConductorServer
 
 pytestmark = pytest.mark.e2e
@@ -20,9 +20,13 @@ WORKFLOW = "e2e_register_flow"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
-    baked = bake(tmp_path_factory.mktemp("register"), task_definition_name=TASK, workflow_name=WORKFLOW)
-    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url}
-    return baked.install()
+    return bake_for_server(
+        tmp_path_factory.mktemp("register"),
+        conductor.api_url,
+        register=False,
+        task_definition_name=TASK,
+        workflow_name=WORKFLOW,
+    )
 
 
 def definitions(project: BakedProject) -> Path:

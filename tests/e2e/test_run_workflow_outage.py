@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.baked_project import BakedProject, WorkerProcess, bake
+from harness.baked_project import BakedProject, WorkerProcess, bake_for_server
 from harness.conductor_server import ConductorServer, free_port
 
 pytestmark = pytest.mark.e2e
@@ -57,11 +57,9 @@ class Forwarder:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
-    baked = bake(tmp_path_factory.mktemp("outage"), task_definition_name=TASK, workflow_name=WORKFLOW)
-    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url}
-    baked.install()
-    assert baked.cli("register").returncode == 0
-    return baked
+    return bake_for_server(
+        tmp_path_factory.mktemp("outage"), conductor.api_url, task_definition_name=TASK, workflow_name=WORKFLOW
+    )
 
 
 @pytest.fixture(scope="module")

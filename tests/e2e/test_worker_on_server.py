@@ -28,11 +28,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
 
 @pytest.fixture(scope="module")
 def worker(project: BakedProject) -> Iterator[WorkerProcess]:
-    assert project.cli("register").returncode == 0
-    process = project.start_worker()
-    project.wait_until_polling()
-    yield process
-    assert process.stop() == 0, process.log()
+    with project.serving() as process:
+        yield process
 
 
 def run_json(project: BakedProject, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
