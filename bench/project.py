@@ -69,17 +69,30 @@ def _package_dir(project: BakedProject) -> Path:
 
 
 def decorator_defaults(project: BakedProject) -> dict[str, int]:
-    """thread_count and poll_interval_millis as the generated example worker sets them (SDK defaults if absent)."""
+    """thread_count and poll_interval_millis as the generated example worker sets them (SDK defaults if absent).
+
+    A value may be a literal or a constant of the workers package (e.g. THREAD_COUNT in workers/defaults.py);
+    one that cannot be read stops the run, so the bench never measures a worker with settings it guessed.
+    """
     marker = f'task_definition_name="{project.task_name}"'
     modules = sorted((_package_dir(project) / "workers").glob("*.py"))
-    source = next((text for text in (m.read_text() for m in modules) if marker in text), "")
+    texts = [module.read_text() for module in modules]
+    source = next((text for text in texts if marker in text), "")
     if not source:
         raise RuntimeError(f"no module in {project.package}/workers declares the task {project.task_name}")
+    constants = {name: int(value) for text in texts for name, value in re.findall(r"^([A-Z_]+) = (\d+)", text, re.M)}
     found = {"thread_count": 1, "poll_interval_millis": 100}
     for name in found:
-        match = re.search(rf"@worker_task\([^)]*\b{name}=(\d+)", source)
-        if match:
-            found[name] = int(match.group(1))
+        match = re.search(rf"@worker_task\([^)]*\b{name}=(\w+)", source)
+        if match is None:
+            continue
+        value = match.group(1)
+        if value.isdigit():
+            found[name] = int(value)
+        elif value in constants:
+            found[name] = constants[value]
+        else:
+            raise RuntimeError(f"{project.package}/workers: cannot read {name}={value}; update bench/project.py")
     return found
 
 
