@@ -24,12 +24,14 @@ def _retrying(deadline: float, call: Callable[[], Any]) -> Any:
             return call()
         except ServerError as error:
             passing = error.status is None or error.status in PASSING_STATUSES
-            if not passing or time.monotonic() + RETRY_SECONDS > deadline:
+            remaining = deadline - time.monotonic()
+            if not passing or remaining <= 0:
                 raise
             if not told:
                 print(f"{error}; retrying until the --timeout runs out", file=sys.stderr)
                 told = True
-            time.sleep(RETRY_SECONDS)
+            # The last try falls on the deadline itself, so the whole --timeout is used.
+            time.sleep(min(RETRY_SECONDS, remaining))
 
 
 def start(
