@@ -88,9 +88,7 @@ def _clear(health_dir: Path) -> None:
 
 
 def beat(health_dir: Path, slot: int, task_name: str) -> None:
-    path = _beat_path(health_dir, slot, task_name)
-    path.touch()
-    os.utime(path)
+    _beat_path(health_dir, slot, task_name).touch()  # creates it, or sets its mtime to now
 
 
 def problems(health_dir: Path, max_age_seconds: float, now: float | None = None) -> list[str]:

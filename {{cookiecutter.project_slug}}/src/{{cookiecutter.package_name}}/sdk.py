@@ -56,6 +56,14 @@ def _polled(tasks: Any) -> list[HeldTask]:
     return [_held(task) for task in tasks or [] if task is not None and task.task_id]
 
 
+def _reported(ledger: TaskLedger, body: Any, next_task: Any) -> None:
+    """The server accepted the result in `body`; `next_task` is what update-v2 handed out with it."""
+    if next_task is not None:
+        ledger.take(_held(next_task))  # before the release: held never reads empty in between
+    if not body.extend_lease:  # lease heartbeats come through the update too; they release nothing
+        ledger.release(body.task_id)
+
+
 class CountingTaskClient(TaskResourceApi):
     """The sync runner's task client: records what it takes and reports; once draining, takes nothing."""
 
@@ -79,15 +87,12 @@ class CountingTaskClient(TaskResourceApi):
             self.update_task(body, **kwargs)
             return None
         next_task = super().update_task_v2(body, **kwargs)
-        if next_task is not None:
-            self.ledger.take(_held(next_task))  # before the release: held never reads empty in between
-        self.ledger.release(body.task_id)
+        _reported(self.ledger, body, next_task)
         return next_task
 
     def update_task(self, body: Any, **kwargs: Any) -> Any:
         result = super().update_task(body, **kwargs)
-        if not body.extend_lease:  # lease heartbeats come through here too; they release nothing
-            self.ledger.release(body.task_id)
+        _reported(self.ledger, body, None)
         return result
 
 
@@ -113,15 +118,12 @@ class CountingAsyncTaskClient(AsyncTaskResourceApi):
             await self.update_task(body, **kwargs)
             return None
         next_task = await super().update_task_v2(body, **kwargs)
-        if next_task is not None:
-            self.ledger.take(_held(next_task))
-        self.ledger.release(body.task_id)
+        _reported(self.ledger, body, next_task)
         return next_task
 
     async def update_task(self, body: Any, **kwargs: Any) -> Any:
         result = await super().update_task(body, **kwargs)
-        if not body.extend_lease:
-            self.ledger.release(body.task_id)
+        _reported(self.ledger, body, None)
         return result
 
 

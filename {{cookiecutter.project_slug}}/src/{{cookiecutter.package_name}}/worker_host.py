@@ -62,11 +62,11 @@ class WorkerHost:
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
         listeners = [HostEvents(settings, slot, self.ledger)]
-        runners = [sdk.build_runner(worker, configuration, metrics, listeners, self.ledger) for worker in workers]
-        self.sync_runners = [
-            runner for runner, worker in zip(runners, workers, strict=True) if not sdk.is_async(worker)
-        ]
-        self.async_runners = [runner for runner, worker in zip(runners, workers, strict=True) if sdk.is_async(worker)]
+        self.sync_runners: list[Any] = []
+        self.async_runners: list[Any] = []
+        for worker in workers:
+            runners = self.async_runners if sdk.is_async(worker) else self.sync_runners
+            runners.append(sdk.build_runner(worker, configuration, metrics, listeners, self.ledger))
         self.loop = asyncio.new_event_loop()
         self.threads: list[threading.Thread] = []
 
