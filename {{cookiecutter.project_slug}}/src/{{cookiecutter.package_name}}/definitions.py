@@ -15,6 +15,8 @@ import httpx
 from .server import ConductorServer, ServerError, server_message
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
+TASKS_DIR = DEFINITIONS_DIR / "tasks"
+WORKFLOWS_DIR = DEFINITIONS_DIR / "workflows"
 # What every task definition starts from; a task's own JSON overrides any of it.
 TASK_DEFAULTS_FILE = DEFINITIONS_DIR / "task-defaults.json"
 INPUT_SUFFIX = ".input.json"  # `<workflow>.input.json`: the input `run-workflow` starts it with
@@ -73,14 +75,15 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _files(folder: str) -> list[tuple[Path, Definition]]:
-    paths = sorted((DEFINITIONS_DIR / folder).glob("*.json"))
+def definition_files(folder: Path) -> list[tuple[Path, Definition]]:
+    """Each definition file in `folder` (TASKS_DIR or WORKFLOWS_DIR) with its JSON, as written."""
+    paths = sorted(folder.glob("*.json"))
     return [(path, json.loads(path.read_text())) for path in paths if not path.name.endswith(INPUT_SUFFIX)]
 
 
 def _task_files() -> list[tuple[Path, Definition]]:
     defaults: Definition = json.loads(TASK_DEFAULTS_FILE.read_text())
-    return [(path, {**defaults, **task}) for path, task in _files("tasks")]
+    return [(path, {**defaults, **task}) for path, task in definition_files(TASKS_DIR)]
 
 
 def task_definitions() -> list[Definition]:
@@ -89,11 +92,11 @@ def task_definitions() -> list[Definition]:
 
 
 def workflow_definitions() -> list[Definition]:
-    return [workflow for _, workflow in _files("workflows")]
+    return [workflow for _, workflow in definition_files(WORKFLOWS_DIR)]
 
 
 def example_input(workflow_name: str) -> dict[str, Any]:
-    path = DEFINITIONS_DIR / "workflows" / f"{workflow_name}{INPUT_SUFFIX}"
+    path = WORKFLOWS_DIR / f"{workflow_name}{INPUT_SUFFIX}"
     data: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     return data
 
@@ -221,5 +224,5 @@ def register(server: ConductorServer) -> Iterator[str]:
     workflows use them. A refused definition stops it: the ones after it are not sent."""
     for path, task in _task_files():
         yield _upsert_task(server, path, task)
-    for path, workflow in _files("workflows"):
+    for path, workflow in definition_files(WORKFLOWS_DIR):
         yield _upsert_workflow(server, path, workflow)

@@ -17,14 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .definitions import DEFINITIONS_DIR, INPUT_SUFFIX, TASK_DEFAULTS_FILE, TASK_FIELDS, stored_form
+from .definitions import (
+    INPUT_SUFFIX,
+    TASK_DEFAULTS_FILE,
+    TASK_FIELDS,
+    TASKS_DIR,
+    WORKFLOWS_DIR,
+    definition_files,
+    stored_form,
+)
 from .schemas import json_text
 
 PACKAGE = __package__ or ""
 PACKAGE_DIR = Path(__file__).parent
 WORKERS_DIR = PACKAGE_DIR / "workers"
-TASKS_DIR = DEFINITIONS_DIR / "tasks"
-WORKFLOWS_DIR = DEFINITIONS_DIR / "workflows"
 PROJECT_DIR = PACKAGE_DIR.parents[1]
 UNIT_TESTS_DIR = PROJECT_DIR / "tests" / "workers"
 SCALED_OBJECT = PROJECT_DIR / "k8s" / "scaledobject.yaml"
@@ -453,7 +459,7 @@ def check_name(name: str) -> None:
 
 
 def _task_files() -> dict[Path, dict[str, Any]]:
-    return {path: json.loads(path.read_text()) for path in sorted(TASKS_DIR.glob("*.json"))}
+    return dict(definition_files(TASKS_DIR))
 
 
 def _names_bound_in(path: Path) -> set[str]:

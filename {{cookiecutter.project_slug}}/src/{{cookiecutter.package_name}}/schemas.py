@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .definitions import DEFINITIONS_DIR
+from .definitions import DEFINITIONS_DIR, TASKS_DIR, definition_files
 from .workers.typed_io import agrees, io_types, json_schema
 
-TASKS_DIR = DEFINITIONS_DIR / "tasks"
 FLAT_WIDTH = 100
 
 
@@ -73,8 +72,7 @@ def update(check: bool = False) -> list[str]:
     """Bring every task definition's schemas in step with its worker; `check`: report, write nothing."""
     workers = typed_workers()
     lines = []
-    for path in sorted(TASKS_DIR.glob("*.json")):
-        task = json.loads(path.read_text())
+    for path, task in definition_files(TASKS_DIR):
         relative = path.relative_to(DEFINITIONS_DIR)
         if task.get("name") not in workers:
             lines.append(f"skipped {relative}: its worker names no typed input and result (@typed_io)")
