@@ -2,48 +2,20 @@
 WORKER_METRICS_PORT, with poll and execution counters for its task after a workflow ran."""
 
 import json
-import re
+import socket
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from harness.baked_project import BakedProject, WorkerProcess
 from harness.conductor_server import ConductorServer, free_port
+from harness.metrics_scrape import EXECUTION_COUNTERS, counter, samples, scrape
 from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 TASK = "metrics_invoice_total"  # this module's own task name, so other modules' workers never take its tasks
-SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)")
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-# Execution counters the SDK exports, legacy and canonical naming (WORKER_CANONICAL_METRICS).
-EXECUTION_COUNTERS = ("task_execute_time_seconds_count", "task_execute_time_count", "task_execution_started_total")
-
-
-def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """Prometheus text exposition as (name, labels, value) triples."""
-    found = []
-    for line in text.splitlines():
-        match = SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            labels = dict(LABEL.findall(match["labels"] or ""))
-            try:
-                found.append((match["name"], labels, float(match["value"])))
-            except ValueError:
-                continue
-    return found
-
-
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        assert response.status == 200
-        return response.read().decode()
-
-
-def counter(found: list[tuple[str, dict[str, str], float]], names: tuple[str, ...], task: str) -> float:
-    return sum(value for name, labels, value in found if name in names and labels.get("taskType") == task)
 
 
 @pytest.fixture
@@ -110,3 +82,22 @@ def test_metrics_on_by_default_ships_a_port_in_env_example(baker: Callable[..., 
 def test_metrics_off_ships_no_metrics_port_in_env_example(baker: Callable[..., BakedProject]) -> None:
     port = env_example_port(baker(metrics=False))
     assert not port, f"metrics off, yet .env.example sets WORKER_METRICS_PORT={port!r}"
+
+
+def test_a_busy_metrics_port_is_one_line_and_exit_2(
+    baker: Callable[..., BakedProject], conductor: ConductorServer
+) -> None:
+    project = baker(project_name="Metrics Worker", task_definition_name=TASK, metrics=True)
+    project.install()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = project.cli(
+            "worker", env={"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_METRICS_PORT": str(port)}, timeout=120
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [f"configuration error: WORKER_METRICS_PORT {port} cannot be served: Address already in use"], (
+        result.stderr
+    )

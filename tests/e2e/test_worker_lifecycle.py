@@ -14,7 +14,8 @@ import pytest
 
 from harness.auth_proxy import AccessKey, AuthProxy
 from harness.baked_project import BakedProject, WorkerProcess, bake, left_behind
-from harness.conductor_server import ConductorServer
+from harness.conductor_server import ConductorServer, free_port
+from harness.metrics_scrape import EXECUTION_COUNTERS, Sample, counter, samples, scrape
 from harness.slow_worker import (
     MANY_WORKFLOW,
     SLOW_ASYNC_TASK,
@@ -228,11 +229,29 @@ def test_processes_and_groups_spread_the_workers(
     setting: dict[str, str],
     processes: int,
 ) -> None:
-    process = start(project, workers, {**health_env, **setting}, "spread.log")
+    port = free_port()
+    process = start(project, workers, {**health_env, **setting, "WORKER_METRICS_PORT": str(port)}, "spread.log")
     assert len(process.descendants()) == processes
     ids = [conductor.start_workflow(workflow, {"seconds": 0.2, "n": 1}) for workflow in WORKFLOW_OF.values()]
     ids.append(conductor.start_workflow(MANY_WORKFLOW, {"n": 1}))
     assert set(conductor.wait_for(ids, timeout=60).values()) == {"COMPLETED"}
+    # One /metrics (served by worker process 0) counts the executions of every process.
+    executed = [SLOW_TASK, SLOW_ASYNC_TASK, *(f"quick_{index}" for index in range(QUICK_TYPES))]
+    found: list[Sample] = []
+
+    def all_counted() -> bool:
+        try:
+            found[:] = samples(scrape(port))
+        except OSError:  # urllib's URLError included
+            return False
+        return all(counter(found, EXECUTION_COUNTERS, task) >= 1 for task in executed)
+
+    wait_until(
+        all_counted,
+        30,
+        "/metrics does not count an execution of every task type",
+        lambda: str({task: counter(found, EXECUTION_COUNTERS, task) for task in executed}),
+    )
     assert process.stop() == 0
 
 

@@ -1,8 +1,9 @@
 """The `worker` command: start the worker processes, keep them up, drain them on SIGTERM/SIGINT.
 
-This process never imports conductor-python: it stays small and starts fast. Each worker process
-(`worker_host.py`) runs the SDK's runners for its share of the workers; the first one also works
-out the plan (`process_plan.py`) and reports it, and this process starts the others.
+This process never imports conductor-python (nor prometheus_client): it stays small and starts fast.
+Each worker process (`worker_host.py`) runs the SDK's runners for its share of the workers; the first
+one also works out the plan (`process_plan.py`) and reports it, and this process starts the others.
+The first one serves Prometheus `/metrics` too, summed over the files every worker process writes.
 - A worker process that dies after it started serving is restarted, after 1, 2, 4, 8, 16 s; the
   count starts again once one has run for a minute. When that does not keep it up, or a process
   fails before it serves, everything is stopped and the command exits 1 with one line saying why.
@@ -21,11 +22,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from . import health
 from .config import ConfigError, Settings, load_process_layout, unknown_task_variables
+from .stop_request import StopRequest
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
@@ -65,7 +66,6 @@ class Supervisor:
         self.metrics_dir = metrics_dir
         self.messages: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
         self.slots = [Slot(0, None)]
-        self.worker_metrics_dir: str | None = None
 
     def start(self, slot: Slot) -> None:
         read, write = os.pipe()
@@ -103,11 +103,10 @@ class Supervisor:
                 self.start(later)
         if "serving" in message:
             slot.serving = True
-            self.worker_metrics_dir = message.get("metrics_dir") or self.worker_metrics_dir
 
-    def watch(self, stop: threading.Event) -> int | None:
-        """Keep the processes up until `stop` is set (None) or they cannot be kept up (an exit status)."""
-        while not stop.wait(timeout=0.1):
+    def watch(self, stop: StopRequest) -> int | None:
+        """Keep the processes up until a stop is requested (None) or they cannot be kept up (an exit status)."""
+        while not stop.wait(0.1):
             while not self.messages.empty():
                 self._handle(*self.messages.get())
             now = time.monotonic()
@@ -167,41 +166,11 @@ class Supervisor:
         return clean
 
 
-def _start_metrics(settings: Settings, supervisor_ref: list[Supervisor]) -> None:
-    """Serve Prometheus /metrics here, summed over the files the worker processes write."""
-    from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.multiprocess import MultiProcessCollector
-
-    class WorkerMetrics:
-        def collect(self) -> Any:
-            directory = supervisor_ref[0].worker_metrics_dir if supervisor_ref else None
-            if directory is None:
-                return []
-            return MultiProcessCollector(None, path=directory).collect()  # type: ignore[no-untyped-call]
-
-    registry = CollectorRegistry()
-    registry.register(WorkerMetrics())
-    try:
-        start_http_server(settings.metrics_port or 0, registry=registry)
-    except OSError as error:
-        raise ConfigError(f"WORKER_METRICS_PORT {settings.metrics_port} cannot be served: {error.strerror}") from None
-
-
 def serve(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT: 0 after a clean drain, 1 if the workers cannot be kept up or did not
     drain, 2 on a configuration error."""
-    stop = threading.Event()
-
-    # Installed first, so a signal at any point ends in a drain.
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        if not stop.is_set():
-            log.info(
-                "received %s: draining (grace %.0fs)", signal.Signals(signum).name, settings.shutdown_grace_seconds
-            )
-            stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = StopRequest()
+    stop.install()  # first, so a signal at any point ends in a drain
 
     # Everything that can fail comes before the health directory is touched: a second start that
     # fails leaves a running worker's state alone.
@@ -212,9 +181,6 @@ def serve(settings: Settings) -> int:
             f"WORKER_HEALTH_DIR {settings.health_dir} belongs to a running worker (pid {owner}); "
             "stop it, or give this one its own WORKER_HEALTH_DIR"
         )
-    supervisor_ref: list[Supervisor] = []
-    if settings.metrics_port is not None:
-        _start_metrics(settings, supervisor_ref)
     try:
         metrics_dir = health.claim(settings.health_dir)
     except health.HealthDirInUse as error:
@@ -223,9 +189,10 @@ def serve(settings: Settings) -> int:
         ) from None
     try:
         supervisor = Supervisor(settings, metrics_dir if settings.metrics_port is not None else None)
-        supervisor_ref.append(supervisor)
         supervisor.start(supervisor.slots[0])
         failed = supervisor.watch(stop)
+        if failed is None and stop.signal is not None:
+            log.info("received %s: draining (grace %.0fs)", stop.signal.name, settings.shutdown_grace_seconds)
         clean = supervisor.drain()
     finally:
         health.release(settings.health_dir)

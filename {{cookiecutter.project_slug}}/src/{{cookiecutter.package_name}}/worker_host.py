@@ -4,6 +4,10 @@
 Started by the `worker` command (`supervisor.py`) as `python -m <package>.worker_host`; it is not a
 command of its own. It writes one JSON line per event to the pipe `--report-fd` names.
 
+Process 0 also serves Prometheus `/metrics` on WORKER_METRICS_PORT, summed over the metrics files of
+every worker process: prometheus_client is loaded here anyway (the SDK records its metrics with it),
+so the `worker` command itself does not load it.
+
 Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration,
 3 the grace ran out with tasks still running (they are named in the log), 4 no server (preflight).
 """
@@ -13,16 +17,15 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from types import FrameType
 from typing import IO, Any
 
 from . import health
 from .config import ConfigError, Settings, configure_logging, load_process_layout, load_settings
+from .stop_request import StopRequest
 from .task_ledger import TaskLedger
 
 DRAINED, FAILED, BAD_CONFIG, ABANDONED, NO_SERVER = 0, 1, 2, 3, 4
@@ -124,6 +127,19 @@ class WorkerHost:
         return DRAINED
 
 
+def serve_metrics(port: int, directory: str) -> None:
+    """Prometheus /metrics on `port`, summed over the files every worker process writes in `directory`."""
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    try:
+        start_http_server(port, registry=registry)
+    except OSError as error:
+        raise ConfigError(f"WORKER_METRICS_PORT {port} cannot be served: {error.strerror}") from None
+
+
 def preflight(settings: Settings) -> None:
     """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
 
@@ -135,6 +151,26 @@ def preflight(settings: Settings) -> None:
     with ConductorServer(settings) as server:
         server.check_is_conductor()
         server.token()
+
+
+class Preflight(threading.Thread):
+    """`preflight` on a thread of its own: its round trips to the server overlap the SDK's import."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="preflight", daemon=True)
+        self.settings = settings
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            preflight(self.settings)
+        except Exception as error:  # handed to the main thread by result()
+            self.error = error
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _report(pipe: IO[str] | None, **message: object) -> None:
@@ -152,31 +188,23 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _my_workers(args: argparse.Namespace, report: IO[str] | None) -> list[Any]:
+def _my_workers(args: argparse.Namespace) -> tuple[list[Any], list[list[str]] | None]:
+    """The workers this process serves, and the plan for all processes if this one makes it."""
     from .process_plan import plan_processes
     from .registry import served_workers
 
     workers = {worker.get_task_definition_name(): worker for worker in served_workers()}
     if not workers:
         raise NothingToServe(f"no worker listed in {__package__}.workers.WORKERS: nothing to serve")
-    if args.tasks is None:
-        plan = plan_processes(list(workers), load_process_layout())
-        _report(report, plan=plan)
-        names = plan[0]
-    else:
-        names = args.tasks.split(",")
-    return [workers[name] for name in names]
+    if args.tasks is not None:
+        return [workers[name] for name in args.tasks.split(",")], None
+    plan = plan_processes(list(workers), load_process_layout())
+    return [workers[name] for name in plan[0]], plan
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    # First, so a signal during the slow start still ends in a drain, not a traceback.
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = StopRequest()
+    stop.install()  # first, so a signal during the slow start still ends in a drain, not a traceback
     args = _parse(argv)
     report = os.fdopen(args.report_fd, "w") if args.report_fd is not None else None
     parent = os.getppid()
@@ -185,9 +213,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging()
-        if args.tasks is None:  # the first process checks the server once, for all
-            preflight(settings)
-        workers = _my_workers(args, report)
+        checking = None
+        if args.tasks is None:  # the first process checks the server once, for all, while the SDK loads
+            checking = Preflight(settings)
+            checking.start()
+        workers, plan = _my_workers(args)
+        if checking is not None:
+            checking.result()
+        if plan is not None:
+            _report(report, plan=plan)
     except ServerError as error:
         print(f"error: {error}", file=sys.stderr)
         return NO_SERVER
@@ -197,17 +231,23 @@ def run(argv: Sequence[str] | None = None) -> int:
     except NothingToServe as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
-    if stop.is_set():  # stopped while loading: nothing taken, nothing to drain
+    if stop.requested:  # stopped while loading: nothing taken, nothing to drain
         return DRAINED
     host = WorkerHost(settings, args.slot, workers, args.metrics_dir)
+    if args.slot == 0 and host.metrics_dir is not None and settings.metrics_port is not None:
+        try:
+            serve_metrics(settings.metrics_port, host.metrics_dir)
+        except ConfigError as error:
+            print(f"configuration error: {error}", file=sys.stderr)
+            return BAD_CONFIG
     host.start()
     names = [worker.get_task_definition_name() for worker in workers]
-    _report(report, serving=names, metrics_dir=host.metrics_dir)
+    _report(report, serving=names)
     log.info("process %d serves %s", args.slot, ", ".join(names))
-    while not stop.wait(timeout=0.2):
+    while not stop.wait(0.2):
         if os.getppid() != parent:
             log.warning("the worker command is gone: draining")
-            stop.set()
+            stop.request()
         stopped = host.stopped_runners()
         if stopped:
             log.error("%s stopped unexpectedly (the error is above): exiting to be restarted", ", ".join(stopped))

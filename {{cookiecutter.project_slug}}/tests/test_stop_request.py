@@ -1,0 +1,41 @@
+"""SIGTERM/SIGINT become a stop request the main loop sees; the handler takes no lock."""
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from {{ cookiecutter.package_name }}.stop_request import StopRequest
+
+
+@pytest.fixture
+def stop() -> Iterator[StopRequest]:
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    request = StopRequest()
+    request.install()
+    yield request
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_is_recorded_and_ends_the_wait(stop: StopRequest, signum: signal.Signals) -> None:
+    assert not stop.wait(0.01)
+    os.kill(os.getpid(), signum)  # the handler runs before the next line
+    assert stop.requested
+    assert stop.signal == signum
+    assert stop.wait(5)
+
+
+def test_the_first_signal_is_the_one_named(stop: StopRequest) -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.wait(0)
+    assert stop.signal == signal.SIGINT
+
+
+def test_a_stop_the_process_decides_on_names_no_signal(stop: StopRequest) -> None:
+    stop.request()
+    assert stop.wait(5)
+    assert stop.signal is None
