@@ -46,7 +46,9 @@ def _poll(rest: Rest, task: str, count: int, timeout_ms: int) -> tuple[int, floa
 def _start(api: str, workflow: str, delay_s: float = 0.0) -> None:
     if delay_s:
         time.sleep(delay_s)
-    Rest(api).request("POST", "/workflow", body={"name": workflow, "version": 1, "input": {}})
+    rest = Rest(api)
+    rest.request("POST", "/workflow", body={"name": workflow, "version": 1, "input": {}})
+    rest.close()
 
 
 def probe(api: str, repeat: int) -> list[dict[str, object]]:

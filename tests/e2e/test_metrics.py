@@ -97,7 +97,7 @@ def test_a_busy_metrics_port_is_one_line_and_exit_2(
             "worker", env={"CONDUCTOR_SERVER_URL": conductor.api_url, "WORKER_METRICS_PORT": str(port)}, timeout=120
         )
     assert result.returncode == 2, result.stdout + result.stderr
-    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert errors == [f"configuration error: WORKER_METRICS_PORT {port} cannot be served: Address already in use"], (
         result.stderr
     )

@@ -156,7 +156,8 @@ def test_the_grace_running_out_names_the_abandoned_task_and_exits_non_zero(
 def test_a_killed_worker_process_is_restarted_and_its_tasks_completed(
     project: BakedProject, conductor: ConductorServer, health_env: dict[str, str], workers: list[WorkerProcess]
 ) -> None:
-    process = start(project, workers, health_env, "sigkill-child.log")
+    port = free_port()
+    process = start(project, workers, {**health_env, "WORKER_METRICS_PORT": str(port)}, "sigkill-child.log")
     ids = [conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 2.0, "n": n}) for n in range(6)]
     wait_until_in_progress(conductor, ids, 4)
     (child,) = process.descendants()
@@ -176,6 +177,22 @@ def test_a_killed_worker_process_is_restarted_and_its_tasks_completed(
     statuses = conductor.wait_for(ids, timeout=RESPONSE_TIMEOUT_SECONDS + 90)
     assert set(statuses.values()) == {"COMPLETED"}, statuses
     assert any(states[0] == "TIMED_OUT" for states in attempts(conductor, ids).values()), "no task was re-delivered"
+    # The restarted process serves /metrics again, on the same port, counting the executions of both.
+    found: list[Sample] = []
+
+    def all_executions_counted() -> bool:
+        try:
+            found[:] = samples(scrape(port))
+        except OSError:
+            return False
+        return counter(found, EXECUTION_COUNTERS, SLOW_TASK) >= len(ids)
+
+    wait_until(
+        all_executions_counted,
+        30,
+        f"/metrics after the restart does not count {len(ids)} executions of {SLOW_TASK}",
+        lambda: f"{counter(found, EXECUTION_COUNTERS, SLOW_TASK)} counted\n{process.log()}",
+    )
     assert process.process.poll() is None
     assert process.stop() == 0, process.log()
 

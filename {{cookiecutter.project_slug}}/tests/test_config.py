@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }} import sdk
 from {{ cookiecutter.package_name }}.config import (
     DEFAULT_METRICS_PORT,
     DEFAULT_SERVER_URL,
@@ -58,14 +59,14 @@ def test_empty_values_mean_unset() -> None:
 def test_sdk_configuration_ignores_empty_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONDUCTOR_AUTH_KEY", "")
     monkeypatch.setenv("CONDUCTOR_AUTH_SECRET", "")
-    configuration = load_settings({}).sdk_configuration()
+    configuration = sdk.configuration(load_settings({}))
     assert configuration.authentication_settings is None
     assert configuration.host == DEFAULT_SERVER_URL
 
 
 def test_sdk_configuration_carries_credentials() -> None:
     settings = Settings(auth_key="key-id", auth_secret=SECRET)
-    auth = settings.sdk_configuration().authentication_settings
+    auth = sdk.configuration(settings).authentication_settings
     assert (auth.key_id, auth.key_secret) == ("key-id", SECRET)
 
 

@@ -22,6 +22,8 @@ import pytest
 from conductor.client.automator.async_task_runner import AsyncTaskRunner
 from conductor.client.automator.task_handler import get_registered_workers
 from conductor.client.automator.task_runner import TaskRunner
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.configuration.settings.metrics_settings import MetricsSettings
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
@@ -58,6 +60,8 @@ def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
     assert issubclass(sdk.CountingTaskClient, TaskResourceApi)
     assert issubclass(sdk.CountingAsyncTaskClient, AsyncTaskResourceApi)
     assert sdk.MetricsSettings is MetricsSettings
+    assert sdk.Configuration is Configuration
+    assert sdk.AuthenticationSettings is AuthenticationSettings
 
 
 @pytest.mark.parametrize("runner", [TaskRunner, AsyncTaskRunner])
@@ -94,7 +98,7 @@ def test_heartbeats_are_told_apart_from_results() -> None:
 def test_the_sync_runner_polls_and_reports_through_its_task_client(tmp_path: Path) -> None:
     ledger = sdk.TaskLedger()
     (worker,) = sdk.workers_for([sync_worker])
-    runner = sdk.build_runner(worker, Settings().sdk_configuration(), None, [], ledger)
+    runner = sdk.build_runner(worker, sdk.configuration(Settings()), None, [], ledger)
     assert isinstance(runner.task_client, sdk.CountingTaskClient)
 
 

@@ -20,7 +20,7 @@ def stop() -> Iterator[StopRequest]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_is_recorded_and_ends_the_wait(stop: StopRequest, signum: signal.Signals) -> None:
+def test_a_signal_is_recorded_and_seen_by_the_next_wait(stop: StopRequest, signum: signal.Signals) -> None:
     assert not stop.wait(0.01)
     os.kill(os.getpid(), signum)  # the handler runs before the next line
     assert stop.requested

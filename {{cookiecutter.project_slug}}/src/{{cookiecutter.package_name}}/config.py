@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dotenv import load_dotenv
 
@@ -78,21 +77,6 @@ class Settings:
     def server_root(self) -> str:
         """The server URL without `/api`, where `/health` lives."""
         return self.server_url.removesuffix("/api")
-
-    def sdk_configuration(self) -> Any:
-        # Imported here: importing conductor.client sets the multiprocessing start method
-        # process-wide, which plain commands such as `health` do not need.
-        from conductor.client.configuration.configuration import Configuration
-        from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
-
-        configuration = Configuration(server_api_url=self.server_url)
-        # Set after construction: the SDK alone would read empty CONDUCTOR_AUTH_* values as credentials.
-        configuration.authentication_settings = (
-            AuthenticationSettings(key_id=self.auth_key, key_secret=self.auth_secret)
-            if self.auth_key is not None and self.auth_secret is not None
-            else None
-        )
-        return configuration
 
 
 def load_env_file(path: Path | None = None) -> None:

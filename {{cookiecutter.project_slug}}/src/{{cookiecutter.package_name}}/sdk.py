@@ -3,6 +3,7 @@
 Every SDK name the runtime uses is imported here, and `tests/test_sdk_contract.py` checks each of
 them, so an SDK upgrade that moves or changes one fails `make check` by name instead of silently
 breaking the drain. Only public surfaces are used:
+- `Configuration` and `AuthenticationSettings`, the client configuration (server URL, access key);
 - `Worker` objects from `get_registered_workers()`, and their `paused` flag;
 - `TaskRunner` (exported) and `AsyncTaskRunner` (public class, but not exported at the top level:
   imported from its module), built with their public constructors;
@@ -18,13 +19,39 @@ from typing import Any
 from conductor.client.automator.async_task_runner import AsyncTaskRunner
 from conductor.client.automator.task_handler import get_registered_workers
 from conductor.client.automator.task_runner import TaskRunner
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.configuration.settings.metrics_settings import MetricsSettings
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 
+from .config import Settings
 from .task_ledger import HeldTask, TaskLedger
 
-__all__ = ["AsyncTaskRunner", "MetricsSettings", "TaskLedger", "TaskRunner", "build_runner", "is_async", "workers_for"]
+__all__ = [
+    "AsyncTaskRunner",
+    "AuthenticationSettings",
+    "Configuration",
+    "MetricsSettings",
+    "TaskLedger",
+    "TaskRunner",
+    "build_runner",
+    "configuration",
+    "is_async",
+    "workers_for",
+]
+
+
+def configuration(settings: Settings) -> Configuration:
+    """The SDK's client configuration: the server URL and, when both are set, the access key."""
+    result = Configuration(server_api_url=settings.server_url)
+    # Set after construction: the SDK alone would read empty CONDUCTOR_AUTH_* values as credentials.
+    result.authentication_settings = (
+        AuthenticationSettings(key_id=settings.auth_key, key_secret=settings.auth_secret)
+        if settings.auth_key is not None and settings.auth_secret is not None
+        else None
+    )
+    return result
 
 
 def workers_for(functions: Sequence[Callable[..., Any]]) -> list[Any]:

@@ -1,9 +1,9 @@
 """SIGTERM and SIGINT as a request to stop, which the main loop checks.
 
-The handler only records the signal and takes no lock. Python runs a handler on the main thread
-between two bytecodes, possibly while that thread holds a lock (inside `threading.Event.wait`, or
-a logging call), and a handler that took the same lock (`Event.set()`, `log.info()`) would hang
-the process for good instead of draining it.
+The handler only records the signal: it takes no lock and writes nothing. Python runs a handler on
+the main thread between two bytecodes, possibly while that thread holds the very lock the handler
+would take: `Event.set()` inside `Event.wait` hangs the process for good instead of draining it,
+and a log line written inside another write to stderr fails with "reentrant call".
 """
 
 import signal
@@ -30,7 +30,8 @@ class StopRequest:
         self.requested = True
 
     def wait(self, seconds: float) -> bool:
-        """Sleep up to `seconds`; whether a stop was requested."""
+        """Sleep `seconds` unless a stop was requested; whether one was. A signal does not cut the
+        sleep short (Python resumes it after the handler), so keep `seconds` small."""
         if not self.requested:
             time.sleep(seconds)
         return self.requested

@@ -158,6 +158,10 @@ class Supervisor:
                 slot.process.kill()
                 status = slot.process.wait()
                 log.error("%s did not stop after the grace: killed", slot.label)
+            if status == -signal.SIGTERM and not slot.serving:
+                # Stopped before it had set up its handlers (they come before anything is polled):
+                # it held no task, so there was nothing to drain.
+                status = 0
             if status == HOST_ABANDONED:
                 log.error("%s abandoned running tasks at the end of the grace (named above)", slot.label)
             elif status != 0 and status > 0:
@@ -189,6 +193,9 @@ def serve(settings: Settings) -> int:
         ) from None
     try:
         supervisor = Supervisor(settings, metrics_dir if settings.metrics_port is not None else None)
+        if stop.signal is not None:  # stopped while starting: nothing was started, nothing to drain
+            log.info("received %s before any worker process started: stopped", stop.signal.name)
+            return 0
         supervisor.start(supervisor.slots[0])
         failed = supervisor.watch(stop)
         if failed is None and stop.signal is not None:

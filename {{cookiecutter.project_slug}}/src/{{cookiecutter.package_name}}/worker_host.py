@@ -61,7 +61,7 @@ class WorkerHost:
 
         self.ledger = TaskLedger()
         self.workers = workers
-        configuration = settings.sdk_configuration()
+        configuration = sdk.configuration(settings)
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
         listeners = [HostEvents(settings, slot, self.ledger)]
@@ -238,8 +238,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         try:
             serve_metrics(settings.metrics_port, host.metrics_dir)
         except ConfigError as error:
-            print(f"configuration error: {error}", file=sys.stderr)
-            return BAD_CONFIG
+            if args.tasks is None:  # the first start: a configuration error, as any other
+                print(f"configuration error: {error}", file=sys.stderr)
+                return BAD_CONFIG
+            # A restart: the other processes are serving; losing /metrics is better than stopping them.
+            log.error("%s: /metrics is not served until the worker restarts", error)
     host.start()
     names = [worker.get_task_definition_name() for worker in workers]
     _report(report, serving=names)
