@@ -1,7 +1,11 @@
 """The drain half of `scripts/e2e.sh`: SIGTERM a busy worker, then prove no task was lost or run twice.
 
-    python scripts/drain_check.py burst WORKER_PID IDS_FILE   # start workflows, SIGTERM the worker mid-way
+    python scripts/drain_check.py queue IDS_FILE              # start the workflows while no worker polls
+    python scripts/drain_check.py signal WORKER_PID IDS_FILE  # SIGTERM the worker once it is under way
     python scripts/drain_check.py verify IDS_FILE             # each COMPLETED, its task run exactly once
+
+The workflows are queued before the worker starts, so when it is signalled it is still working through
+the backlog: tasks are in flight however fast the machine is.
 
 It uses the project's own settings and REST client, so it works against Conductor OSS and Orkes alike.
 """
@@ -28,19 +32,31 @@ def _tasks(server: ConductorServer, workflow_id: str) -> tuple[str, list[str]]:
     return str(workflow["status"]), [str(task["status"]) for task in workflow.get("tasks", [])]
 
 
-def burst(server: ConductorServer, worker_pid: int, ids_file: Path) -> int:
+def queue(server: ConductorServer, ids_file: Path) -> int:
     name = workflow_definitions()[0]["name"]
     workflow_input = example_input(name)
     deadline = time.monotonic() + TIMEOUT_SECONDS
     ids = [run_workflow.start(server, name, workflow_input, None, deadline) for _ in range(WORKFLOWS)]
     ids_file.write_text("\n".join(ids) + "\n")
-    while sum(_tasks(server, wid)[0] == "COMPLETED" for wid in ids[:COMPLETED_BEFORE_SIGNAL]) < COMPLETED_BEFORE_SIGNAL:
+    print(f"drain check: {WORKFLOWS} workflows queued")
+    return 0
+
+
+def signal_when_under_way(server: ConductorServer, worker_pid: int, ids_file: Path) -> int:
+    first = ids_file.read_text().split()[:COMPLETED_BEFORE_SIGNAL]
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while sum(_tasks(server, wid)[0] == "COMPLETED" for wid in first) < len(first):
         if time.monotonic() > deadline:
-            print(f"drain check: the worker did not complete {COMPLETED_BEFORE_SIGNAL} workflows", file=sys.stderr)
+            print(f"drain check: the worker did not complete {len(first)} workflows", file=sys.stderr)
+            return 1
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            print("drain check: the worker exited before it completed a workflow", file=sys.stderr)
             return 1
         time.sleep(0.05)
     os.kill(worker_pid, signal.SIGTERM)
-    print(f"drain check: SIGTERM sent with {WORKFLOWS} workflows started")
+    print(f"drain check: SIGTERM sent once {len(first)} of the queued workflows had completed")
     return 0
 
 
@@ -65,8 +81,10 @@ def verify(server: ConductorServer, ids_file: Path) -> int:
 def main(argv: list[str]) -> int:
     load_env_file()
     with ConductorServer(load_settings()) as server:
-        if argv[:1] == ["burst"] and len(argv) == 3:
-            return burst(server, int(argv[1]), Path(argv[2]))
+        if argv[:1] == ["queue"] and len(argv) == 2:
+            return queue(server, Path(argv[1]))
+        if argv[:1] == ["signal"] and len(argv) == 3:
+            return signal_when_under_way(server, int(argv[1]), Path(argv[2]))
         if argv[:1] == ["verify"] and len(argv) == 2:
             return verify(server, Path(argv[1]))
     print(__doc__, file=sys.stderr)

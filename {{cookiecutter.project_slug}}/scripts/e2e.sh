@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The end-to-end check against the Conductor server at CONDUCTOR_SERVER_URL: wait for the server,
-# `register`, start the `worker` in the background, `run-workflow`, expect COMPLETED; then start a
-# burst of workflows and SIGTERM the worker while it holds tasks: it must exit 0, and once a second
-# worker has finished the rest, every workflow must be COMPLETED with its task run exactly once (a
-# lost task would be re-run after responseTimeoutSeconds). CI's e2e job runs exactly this script,
+# `register`, start the `worker` in the background, `run-workflow`, expect COMPLETED; then queue a
+# burst of workflows, start a worker and SIGTERM it while it holds tasks: it must exit 0, and once a
+# third worker has finished the rest, every workflow must be COMPLETED with its task run exactly once
+# (a lost task would be re-run after responseTimeoutSeconds). CI's e2e job runs exactly this script,
 # also on every SDK update.
 #   docker compose up -d conductor && make install && scripts/e2e.sh
 # Settings (environment): CONDUCTOR_SERVER_URL (default http://localhost:8080/api), CONDUCTOR_AUTH_KEY
@@ -39,11 +39,12 @@ fail() {
   exit 1
 }
 
-start_worker() {
+start_worker() {  # LOG [no-wait]: without no-wait, return once the worker polls
   worker_log=$1
   say "starting the worker (log: $worker_log)"
   "$python" -m "$package" worker >"$worker_log" 2>&1 &
   worker_pid=$!
+  [ "${2:-}" != no-wait ] || return 0
   local deadline=$((SECONDS + 60))
   until "$python" -m "$package" health >/dev/null 2>&1; do
     kill -0 "$worker_pid" 2>/dev/null || fail "the worker exited before it polled"
@@ -59,6 +60,16 @@ stop_worker() {
     wait "$worker_pid" || true
   fi
 }
+
+drain_worker() {  # SIGTERM the worker; it must drain and exit 0
+  local status=0
+  kill -TERM "$worker_pid"
+  wait "$worker_pid" || status=$?
+  worker_pid=
+  [ "$status" -eq 0 ] || fail "the worker exited with status $status after SIGTERM"
+  say "the worker drained and exited 0"
+}
+
 trap stop_worker EXIT
 
 server_root=${CONDUCTOR_SERVER_URL%/}
@@ -83,9 +94,14 @@ if ! "$python" -m "$package" run-workflow --timeout "$workflow_timeout" | tee "$
   fail "the example workflow did not complete (its status and output are above)"
 fi
 
+drain_worker
+
 say "SIGTERM while the worker is busy"
-"$python" scripts/drain_check.py burst "$worker_pid" "$log_dir/drain-workflows.txt" \
+"$python" scripts/drain_check.py queue "$log_dir/drain-workflows.txt" \
   || fail "could not start the burst of workflows (the error is above)"
+start_worker "$log_dir/worker-drain.log" no-wait
+"$python" scripts/drain_check.py signal "$worker_pid" "$log_dir/drain-workflows.txt" \
+  || fail "the worker did not get under way (the error is above)"
 status=0
 wait "$worker_pid" || status=$?
 worker_pid=
@@ -98,11 +114,5 @@ start_worker "$log_dir/worker-after-drain.log"
 "$python" scripts/drain_check.py verify "$log_dir/drain-workflows.txt" \
   || fail "a task was lost or run twice across the drain (the workflows are listed above)"
 trap - EXIT
-kill -TERM "$worker_pid"
-if wait "$worker_pid"; then
-  say "the worker drained and exited 0"
-else
-  status=$?
-  fail "the worker exited with status $status after SIGTERM"
-fi
+drain_worker
 say "COMPLETED"
