@@ -33,3 +33,24 @@ def scrape(port: int) -> str:
 
 def counter(found: list[Sample], names: tuple[str, ...], task: str) -> float:
     return sum(value for name, labels, value in found if name in names and labels.get("taskType") == task)
+
+
+class MetricsReading:
+    """The latest scrape of a worker's /metrics, for a condition that `wait_until` polls."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.text = ""
+        self.found: list[Sample] = []
+
+    def refresh(self) -> "MetricsReading":
+        """Scrape again; nothing is found while the port does not answer (a process starting or restarting)."""
+        try:
+            self.text = scrape(self.port)
+            self.found = samples(self.text)
+        except OSError as error:  # urllib's URLError included
+            self.text, self.found = f"scrape failed: {error}", []
+        return self
+
+    def count(self, names: tuple[str, ...], task: str) -> float:
+        return counter(self.found, names, task)

@@ -3,14 +3,13 @@ WORKER_METRICS_PORT, with poll and execution counters for its task after a workf
 
 import json
 import socket
-import urllib.error
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from harness.baked_project import BakedProject, WorkerProcess
 from harness.conductor_server import ConductorServer, free_port
-from harness.metrics_scrape import EXECUTION_COUNTERS, counter, samples, scrape
+from harness.metrics_scrape import EXECUTION_COUNTERS, MetricsReading
 from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -44,20 +43,15 @@ def test_metrics_endpoint_counts_polls_and_executions_of_the_task(
     assert json.loads(run.stdout)["status"] == "COMPLETED"
 
     # Worker processes write their counters to files; each scrape sums them. Wait until both show.
-    last: dict[str, str] = {"text": ""}
+    metrics = MetricsReading(port)
 
     def task_counted() -> bool:
-        try:
-            last["text"] = scrape(port)
-        except (OSError, urllib.error.URLError) as error:
-            last["text"] = f"scrape failed: {error}"
-            return False
-        found = samples(last["text"])
-        return counter(found, ("task_poll_total",), TASK) >= 1 and counter(found, EXECUTION_COUNTERS, TASK) >= 1
+        metrics.refresh()
+        return metrics.count(("task_poll_total",), TASK) >= 1 and metrics.count(EXECUTION_COUNTERS, TASK) >= 1
 
     def what_was_there() -> str:
-        names = sorted({name for name, labels, _ in samples(last["text"]) if labels.get("taskType") == TASK})
-        return f"series with taskType={TASK!r}: {names}\n{last['text'][:2000]}"
+        names = sorted({name for name, labels, _ in metrics.found if labels.get("taskType") == TASK})
+        return f"series with taskType={TASK!r}: {names}\n{metrics.text[:2000]}"
 
     wait_until(
         task_counted,

@@ -15,7 +15,7 @@ import pytest
 from harness.auth_proxy import AccessKey, AuthProxy
 from harness.baked_project import BakedProject, WorkerProcess, bake, left_behind
 from harness.conductor_server import ConductorServer, free_port
-from harness.metrics_scrape import EXECUTION_COUNTERS, Sample, counter, samples, scrape
+from harness.metrics_scrape import EXECUTION_COUNTERS, MetricsReading
 from harness.slow_worker import (
     MANY_WORKFLOW,
     SLOW_ASYNC_TASK,
@@ -178,20 +178,12 @@ def test_a_killed_worker_process_is_restarted_and_its_tasks_completed(
     assert set(statuses.values()) == {"COMPLETED"}, statuses
     assert any(states[0] == "TIMED_OUT" for states in attempts(conductor, ids).values()), "no task was re-delivered"
     # The restarted process serves /metrics again, on the same port, counting the executions of both.
-    found: list[Sample] = []
-
-    def all_executions_counted() -> bool:
-        try:
-            found[:] = samples(scrape(port))
-        except OSError:
-            return False
-        return counter(found, EXECUTION_COUNTERS, SLOW_TASK) >= len(ids)
-
+    metrics = MetricsReading(port)
     wait_until(
-        all_executions_counted,
+        lambda: metrics.refresh().count(EXECUTION_COUNTERS, SLOW_TASK) >= len(ids),
         30,
         f"/metrics after the restart does not count {len(ids)} executions of {SLOW_TASK}",
-        lambda: f"{counter(found, EXECUTION_COUNTERS, SLOW_TASK)} counted\n{process.log()}",
+        lambda: f"{metrics.count(EXECUTION_COUNTERS, SLOW_TASK)} counted ({metrics.text[:200]})\n{process.log()}",
     )
     assert process.process.poll() is None
     assert process.stop() == 0, process.log()
@@ -254,20 +246,17 @@ def test_processes_and_groups_spread_the_workers(
     assert set(conductor.wait_for(ids, timeout=60).values()) == {"COMPLETED"}
     # One /metrics (served by worker process 0) counts the executions of every process.
     executed = [SLOW_TASK, SLOW_ASYNC_TASK, *(f"quick_{index}" for index in range(QUICK_TYPES))]
-    found: list[Sample] = []
+    metrics = MetricsReading(port)
 
     def all_counted() -> bool:
-        try:
-            found[:] = samples(scrape(port))
-        except OSError:  # urllib's URLError included
-            return False
-        return all(counter(found, EXECUTION_COUNTERS, task) >= 1 for task in executed)
+        metrics.refresh()
+        return all(metrics.count(EXECUTION_COUNTERS, task) >= 1 for task in executed)
 
     wait_until(
         all_counted,
         30,
         "/metrics does not count an execution of every task type",
-        lambda: str({task: counter(found, EXECUTION_COUNTERS, task) for task in executed}),
+        lambda: str({task: metrics.count(EXECUTION_COUNTERS, task) for task in executed}),
     )
     assert process.stop() == 0
 
