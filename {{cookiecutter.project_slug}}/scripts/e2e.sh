@@ -61,12 +61,16 @@ stop_worker() {
   fi
 }
 
-drain_worker() {  # SIGTERM the worker; it must drain and exit 0
+wait_drained() {  # the worker was sent SIGTERM: it must drain and exit 0
   local status=0
-  kill -TERM "$worker_pid"
   wait "$worker_pid" || status=$?
   worker_pid=
   [ "$status" -eq 0 ] || fail "the worker exited with status $status after SIGTERM"
+}
+
+drain_worker() {
+  kill -TERM "$worker_pid"
+  wait_drained
   say "the worker drained and exited 0"
 }
 
@@ -102,10 +106,7 @@ say "SIGTERM while the worker is busy"
 start_worker "$log_dir/worker-drain.log" no-wait
 "$python" scripts/drain_check.py signal "$worker_pid" "$log_dir/drain-workflows.txt" \
   || fail "the worker did not get under way (the error is above)"
-status=0
-wait "$worker_pid" || status=$?
-worker_pid=
-[ "$status" -eq 0 ] || fail "the worker exited with status $status after SIGTERM"
+wait_drained
 in_flight=$(sed -n 's/.*draining \([0-9]*\) task(s) in flight.*/\1/p' "$worker_log" | awk '{ n += $1 } END { print n + 0 }')
 [ "$in_flight" -gt 0 ] || fail "no task was in flight when SIGTERM came, so the drain was not tested; raise E2E_DRAIN_WORKFLOWS"
 say "the worker drained $in_flight task(s) in flight and exited 0"
