@@ -316,13 +316,17 @@ def test_health_fails_when_worker_processes_stop_polling(stack: Stack) -> None:
     name = f"{stack.name}-frozen"
     stack.compose("run", "--detach", "--no-deps", "--name", name, "-e", "WORKER_HEALTH_MAX_AGE_SECONDS=3", "worker")
     health = ["exec", name, "python", "-m", stack.project.package, "health"]
-    # Every worker process the `worker` command started, found by its command line (`-m <package>.worker_host`).
+    # Every worker process: the children the `worker` command forked (same command line, its pid as parent).
     signal_children = (
         "import os, signal, sys\n"
-        "for pid in (p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()):\n"
-        "    try: command = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
-        "    except OSError: continue\n"
-        "    if b'.worker_host' in command: os.kill(int(pid), getattr(signal, sys.argv[1]))\n"
+        "def parent(pid):\n"
+        "    return int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+        "pids = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]\n"
+        "commands = {pid: open(f'/proc/{pid}/cmdline', 'rb').read() for pid in pids}\n"
+        "workers = [pid for pid in pids if commands[pid].endswith(b'\\0worker\\0')]\n"
+        "children = [pid for pid in workers if parent(pid) in workers]\n"
+        "assert children, 'no worker process found'\n"
+        "for pid in children: os.kill(pid, getattr(signal, sys.argv[1]))\n"
     )
     try:
         wait_until(

@@ -1,8 +1,11 @@
-"""The `worker` command's own process loads neither the SDK nor prometheus_client: it only starts,
-restarts and drains the worker processes, which load them (and serve /metrics) themselves."""
+"""The `worker` command's own process loads neither the SDK nor prometheus_client nor httpx, and starts
+no thread: it only forks, restarts and drains the worker processes, which load them (and serve
+/metrics) themselves."""
 
 import ast
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +15,7 @@ import {{ cookiecutter.package_name }}
 HEAVY = ("conductor", "prometheus_client", "httpx")
 PACKAGE = Path({{ cookiecutter.package_name }}.__file__).parent
 # What the `worker` command's process runs: the command line, the supervisor and what they import.
-SUPERVISOR_SIDE = ("__main__.py", "config.py", "supervisor.py", "health.py", "stop_request.py")
+SUPERVISOR_SIDE = ("__main__.py", "config.py", "supervisor.py", "child_process.py", "health.py", "stop_request.py")
 
 
 def test_the_worker_command_loads_no_sdk_and_no_metrics_library() -> None:
@@ -38,3 +41,24 @@ def test_no_supervisor_side_module_imports_them_even_inside_a_function() -> None
                 continue
             found += [f"{name}:{node.lineno} {module}" for module in modules if module.split(".")[0] in HEAVY]
     assert found == []
+
+
+def test_the_worker_command_forks_without_threads_and_fails_in_one_line_without_a_server(tmp_path: Path) -> None:
+    """Python 3.12+ warns when a process with threads forks (the child can deadlock): no such warning,
+    and an unreachable server is the server check's one line, after which the worker process stops."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}/api"
+    env = {
+        **os.environ,
+        "CONDUCTOR_SERVER_URL": url,
+        "WORKER_ENV_FILE": str(tmp_path / "no.env"),
+        "WORKER_HEALTH_DIR": str(tmp_path / "health"),
+        "PYTHONWARNINGS": "always:This process:DeprecationWarning",
+    }
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "worker"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert "use of fork()" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot reach Conductor at {url} (")
+    assert result.stderr.count("\n") == 1, result.stderr

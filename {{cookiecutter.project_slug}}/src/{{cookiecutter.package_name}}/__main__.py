@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except Exception as error:
-        # Imported here: `worker`'s supervisor stays free of the HTTP client (its worker processes check the server).
+        # Imported here: the `worker` command stays free of the HTTP client (a child of its checks the server).
         from .server import ServerError
 
         if not isinstance(error, ServerError):

@@ -194,3 +194,15 @@ class ConductorServer:
             "http://localhost:8080/api",
             response.status_code,
         )
+
+
+def check_server(settings: Settings) -> None:
+    """What the `worker` command checks before any worker process polls: raise ServerError, in one line,
+    if CONDUCTOR_SERVER_URL does not answer as Conductor or rejects the credentials.
+
+    Without it both would only show as endless poll errors; once running, the SDK rides out server
+    outages by itself with backoff.
+    """
+    with ConductorServer(settings) as server:
+        server.check_is_conductor()
+        server.token()

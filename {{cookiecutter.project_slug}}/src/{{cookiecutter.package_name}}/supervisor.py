@@ -1,9 +1,13 @@
 """The `worker` command: start the worker processes, keep them up, drain them on SIGTERM/SIGINT.
 
-This process never imports conductor-python (nor prometheus_client): it stays small and starts fast.
-Each worker process (`worker_host.py`) runs the SDK's runners for its share of the workers; the first
-one also works out the plan (`process_plan.py`) and reports it, and this process starts the others.
-The first one serves Prometheus `/metrics` too, summed over the files every worker process writes.
+This process never imports conductor-python, prometheus_client or httpx, and never starts a thread:
+it stays small, and it can fork (`child_process.py`). Each worker process (`worker_host.py`) runs
+the SDK's runners for its share of the workers; the first one also works out the plan
+(`process_plan.py`) and reports it, and this process starts the others. The first one serves
+Prometheus `/metrics` too, summed over the files every worker process writes.
+- At start, a short-lived child checks that the server answers as Conductor and accepts the
+  credentials, while the first worker process loads the SDK. Worker processes poll only once that
+  check has passed; when it fails, the command exits 1 with the check's one line.
 - A worker process that dies after it started serving is restarted, after 1, 2, 4, 8, 16 s; the
   count starts again once one has run for a minute. When that does not keep it up, or a process
   fails before it serves, everything is stopped and the command exits 1 with one line saying why.
@@ -11,20 +15,20 @@ The first one serves Prometheus `/metrics` too, summed over the files every work
   ones it holds) within WORKER_SHUTDOWN_GRACE_SECONDS. Exit 0 only if all of them drained.
 """
 
+import contextlib
 import json
 import logging
 import os
-import queue
+import select
 import signal
-import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import health
+from .child_process import ChildProcess, fork
 from .config import ConfigError, Settings, load_process_layout, unknown_task_variables
 from .stop_request import StopRequest
 
@@ -34,7 +38,8 @@ STABLE_SECONDS = 60.0
 EXIT_MARGIN_SECONDS = 5.0
 HOST_BAD_CONFIG = 2
 HOST_ABANDONED = 3
-HOST_NO_SERVER = 4
+NO_SERVER = 4  # the server check's status when the server does not answer as Conductor or refuses the key
+GO = b"g"  # written to a worker process's gate once the server check has passed: it may poll
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +54,10 @@ class Slot:
 
     index: int
     tasks: list[str] | None  # None: not planned yet (the first process plans)
-    process: subprocess.Popen[bytes] | None = None
+    process: ChildProcess | None = None
+    reports: int | None = None  # the pipe it writes its JSON lines to
+    unread: bytes = b""
+    gate: int | None = None  # the pipe it waits on before its first poll, until the server check passed
     started_at: float = 0.0
     serving: bool = False
     failures: int = 0
@@ -60,36 +68,79 @@ class Slot:
         return f"worker process {self.index}" + (f" ({', '.join(self.tasks)})" if self.tasks else "")
 
 
+def _check_server(settings: Settings) -> int:
+    """The server check's child: exit 0, or print one line and exit NO_SERVER."""
+    from .server import ServerError, check_server  # httpx: loaded by this child, never by the command
+
+    try:
+        check_server(settings)
+    except ServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return NO_SERVER
+    return 0
+
+
+@dataclass
 class Supervisor:
-    def __init__(self, settings: Settings, metrics_dir: Path | None) -> None:
-        self.settings = settings
-        self.metrics_dir = metrics_dir
-        self.messages: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
-        self.slots = [Slot(0, None)]
+    settings: Settings
+    metrics_dir: Path | None
+    slots: list[Slot] = field(default_factory=lambda: [Slot(0, None)])
+    server_check: ChildProcess | None = None
+    server_checked: bool = False
+
+    def _own_fds(self) -> list[int]:
+        """The pipes this process holds, which no child must keep open."""
+        return [fd for slot in self.slots for fd in (slot.reports, slot.gate) if fd is not None]
+
+    def check_server(self) -> None:
+        settings = self.settings
+        self.server_check = fork(lambda stop: _check_server(settings), close=self._own_fds())
 
     def start(self, slot: Slot) -> None:
-        read, write = os.pipe()
-        command = [sys.executable, "-m", f"{__package__}.worker_host", "--slot", str(slot.index)]
-        command += ["--report-fd", str(write)]
-        if slot.tasks is not None:
-            command += ["--tasks", ",".join(slot.tasks)]
-        if self.metrics_dir is not None:
-            command += ["--metrics-dir", str(self.metrics_dir)]
-        env = {**os.environ}
-        if self.metrics_dir is not None:
-            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
-        slot.process = subprocess.Popen(command, pass_fds=(write,), env=env)  # noqa: S603
-        os.close(write)
+        reports_read, reports_write = os.pipe()
+        gate_read, gate_write = os.pipe()
+        settings, tasks, metrics_dir = self.settings, slot.tasks, self.metrics_dir
+
+        def host(stop: StopRequest) -> int:
+            from . import worker_host
+
+            return worker_host.run(stop, settings, slot.index, tasks, reports_write, gate_read, metrics_dir)
+
+        slot.process = fork(host, close=[*self._own_fds(), reports_read, gate_write])
+        os.close(reports_write)
+        os.close(gate_read)
+        slot.reports, slot.unread, slot.gate = reports_read, b"", gate_write
         slot.started_at, slot.serving, slot.restart_at = time.monotonic(), False, None
-        threading.Thread(target=self._read_reports, args=(slot.index, read), daemon=True).start()
+        if self.server_checked:
+            self._open_gate(slot)
 
-    def _read_reports(self, index: int, fd: int) -> None:
-        with os.fdopen(fd) as pipe:
-            for line in pipe:
-                self.messages.put((index, json.loads(line)))
+    def _open_gate(self, slot: Slot) -> None:
+        if slot.gate is not None:
+            with contextlib.suppress(BrokenPipeError):  # it has exited already: `watch` deals with that
+                os.write(slot.gate, GO)
+            self._close_gate(slot)
 
-    def _handle(self, index: int, message: dict[str, Any]) -> None:
-        slot = self.slots[index]
+    def _close_gate(self, slot: Slot) -> None:
+        """Without GO first, a worker process waiting at its gate stops without polling."""
+        if slot.gate is not None:
+            os.close(slot.gate)
+            slot.gate = None
+
+    def _read_reports(self, slot: Slot, until_closed: bool = False) -> None:
+        """Handle the JSON lines `slot` wrote; `until_closed` once it has exited, to miss none."""
+        while slot.reports is not None:
+            chunk = os.read(slot.reports, 65536)
+            if not chunk:
+                os.close(slot.reports)
+                slot.reports = None
+                break
+            *lines, slot.unread = (slot.unread + chunk).split(b"\n")
+            for line in lines:
+                self._handle(slot, json.loads(line))
+            if not until_closed:
+                break
+
+    def _handle(self, slot: Slot, message: dict[str, Any]) -> None:
         if "plan" in message:
             plan: list[list[str]] = message["plan"]
             slot.tasks = plan[0]
@@ -104,11 +155,30 @@ class Supervisor:
         if "serving" in message:
             slot.serving = True
 
+    def _server_check_failed(self) -> bool:
+        """Whether the server check has failed; once it has passed, every worker process may poll."""
+        status = self.server_check.poll() if self.server_check is not None else None
+        if status is None:
+            return False
+        self.server_check = None
+        if status == 0:
+            self.server_checked = True
+            for slot in self.slots:
+                self._open_gate(slot)
+            return False
+        if status != NO_SERVER:
+            log.error("the server check failed (%s; its error is above)", _describe(status))
+        return True
+
     def watch(self, stop: StopRequest) -> int | None:
         """Keep the processes up until a stop is requested (None) or they cannot be kept up (an exit status)."""
-        while not stop.wait(0.1):
-            while not self.messages.empty():
-                self._handle(*self.messages.get())
+        while not stop.requested:
+            by_pipe = {slot.reports: slot for slot in self.slots if slot.reports is not None}
+            readable, _, _ = select.select(list(by_pipe), [], [], 0.1)
+            for pipe in readable:
+                self._read_reports(by_pipe[pipe])
+            if self._server_check_failed():
+                return 1  # the check printed the one line
             now = time.monotonic()
             for slot in self.slots:
                 if slot.process is None:
@@ -118,11 +188,11 @@ class Supervisor:
                 status = slot.process.poll()
                 if status is None:
                     continue
+                self._read_reports(slot, until_closed=True)
+                self._close_gate(slot)
                 slot.process = None
                 if status == HOST_BAD_CONFIG:
                     return HOST_BAD_CONFIG  # the process printed the one line
-                if status == HOST_NO_SERVER:
-                    return 1  # the same: the server did not answer or refused the credentials
                 if not slot.serving:
                     log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
                     return 1
@@ -144,27 +214,24 @@ class Supervisor:
 
     def drain(self) -> bool:
         """SIGTERM to every worker process; True if each of them drained and exited 0."""
+        if self.server_check is not None:
+            self.server_check.kill()  # it holds nothing
         running = [slot for slot in self.slots if slot.process is not None]
         for slot in running:
             assert slot.process is not None
+            self._close_gate(slot)  # one still waiting for the server check stops without polling
             slot.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds + EXIT_MARGIN_SECONDS
         clean = True
         for slot in running:
             assert slot.process is not None
-            try:
-                status = slot.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                slot.process.kill()
-                status = slot.process.wait()
+            status = slot.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            if status is None:
+                status = slot.process.kill()
                 log.error("%s did not stop after the grace: killed", slot.label)
-            if status == -signal.SIGTERM and not slot.serving:
-                # Stopped before it had set up its handlers (they come before anything is polled):
-                # it held no task, so there was nothing to drain.
-                status = 0
             if status == HOST_ABANDONED:
                 log.error("%s abandoned running tasks at the end of the grace (named above)", slot.label)
-            elif status != 0 and status > 0:
+            elif status > 0:
                 log.error("%s exited with %s while draining", slot.label, _describe(status))
             clean = clean and status == 0
         return clean
@@ -197,6 +264,7 @@ def serve(settings: Settings) -> int:
             log.info("received %s before any worker process started: stopped", stop.signal.name)
             return 0
         supervisor.start(supervisor.slots[0])
+        supervisor.check_server()
         failed = supervisor.watch(stop)
         if failed is None and stop.signal is not None:
             log.info("received %s: draining (grace %.0fs)", stop.signal.name, settings.shutdown_grace_seconds)

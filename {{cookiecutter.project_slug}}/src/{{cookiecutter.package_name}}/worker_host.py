@@ -1,34 +1,36 @@
 """One worker process: the SDK's runner for each worker it serves, each on a thread of its own (all
 `async def` workers share one event loop), and the drain on SIGTERM/SIGINT.
 
-Started by the `worker` command (`supervisor.py`) as `python -m <package>.worker_host`; it is not a
-command of its own. It writes one JSON line per event to the pipe `--report-fd` names.
+Forked by the `worker` command (`supervisor.py`), which runs `run`: it is not a command of its own.
+Once the SDK is loaded, it waits until the command writes GO to its gate (the server check has
+passed), then writes one JSON line per event to a pipe the command reads: the plan, that it serves.
 
 Process 0 also serves Prometheus `/metrics` on WORKER_METRICS_PORT, summed over the metrics files of
 every worker process: prometheus_client is loaded here anyway (the SDK records its metrics with it),
 so the `worker` command itself does not load it.
 
 Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration,
-3 the grace ran out with tasks still running (they are named in the log), 4 no server (preflight).
+3 the grace ran out with tasks still running (they are named in the log).
 """
 
-import argparse
 import asyncio
 import json
 import logging
 import os
+import select
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from . import health
-from .config import ConfigError, Settings, configure_logging, load_process_layout, load_settings
+from .config import ConfigError, Settings, load_process_layout
 from .stop_request import StopRequest
+from .supervisor import GO
 from .task_ledger import TaskLedger
 
-DRAINED, FAILED, BAD_CONFIG, ABANDONED, NO_SERVER = 0, 1, 2, 3, 4
+DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
 
 log = logging.getLogger(__name__)
 
@@ -140,105 +142,71 @@ def serve_metrics(port: int, directory: str) -> None:
         raise ConfigError(f"WORKER_METRICS_PORT {port} cannot be served: {error.strerror}") from None
 
 
-def preflight(settings: Settings) -> None:
-    """Fail at start, with one clear line, on what would otherwise only show as endless poll errors.
-
-    Raises ServerError if the server does not answer as Conductor or rejects the credentials. Once
-    running, the SDK rides out server outages by itself with backoff.
-    """
-    from .server import ConductorServer
-
-    with ConductorServer(settings) as server:
-        server.check_is_conductor()
-        server.token()
+def _report(pipe: IO[str], **message: object) -> None:
+    pipe.write(json.dumps(message) + "\n")
+    pipe.flush()
 
 
-class Preflight(threading.Thread):
-    """`preflight` on a thread of its own: its round trips to the server overlap the SDK's import."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(name="preflight", daemon=True)
-        self.settings = settings
-        self.error: Exception | None = None
-
-    def run(self) -> None:
-        try:
-            preflight(self.settings)
-        except Exception as error:  # handed to the main thread by result()
-            self.error = error
-
-    def result(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
-
-
-def _report(pipe: IO[str] | None, **message: object) -> None:
-    if pipe is not None:
-        pipe.write(json.dumps(message) + "\n")
-        pipe.flush()
-
-
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}")
-    parser.add_argument("--slot", type=int, default=0, help="this process's number, from 0")
-    parser.add_argument("--tasks", help="comma-separated task names to serve (default: plan, and serve the first)")
-    parser.add_argument("--report-fd", type=int, help="pipe to the supervisor")
-    parser.add_argument("--metrics-dir", help="where the SDK writes metrics (default: no metrics)")
-    return parser.parse_args(argv)
-
-
-def _my_workers(args: argparse.Namespace) -> tuple[list[Any], list[list[str]] | None]:
-    """The workers this process serves, and the plan for all processes if this one makes it."""
+def _my_workers(tasks: list[str] | None) -> tuple[list[Any], list[list[str]] | None]:
+    """The workers this process serves (`tasks`), and the plan for all processes if this one makes it."""
     from .process_plan import plan_processes
     from .registry import served_workers
 
     workers = {worker.get_task_definition_name(): worker for worker in served_workers()}
     if not workers:
         raise NothingToServe(f"no worker listed in {__package__}.workers.WORKERS: nothing to serve")
-    if args.tasks is not None:
-        return [workers[name] for name in args.tasks.split(",")], None
+    if tasks is not None:
+        return [workers[name] for name in tasks], None
     plan = plan_processes(list(workers), load_process_layout())
     return [workers[name] for name in plan[0]], plan
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    stop = StopRequest()
-    stop.install()  # first, so a signal during the slow start still ends in a drain, not a traceback
-    args = _parse(argv)
-    report = os.fdopen(args.report_fd, "w") if args.report_fd is not None else None
-    parent = os.getppid()
-    from .server import ServerError
+def _wait_for_go(gate_fd: int, stop: StopRequest) -> bool:
+    """Block until the `worker` command says the server check passed (True), or a stop (False)."""
+    with os.fdopen(gate_fd, "rb", buffering=0) as gate:
+        while not stop.requested:
+            if select.select([gate], [], [], 0.1)[0]:
+                return gate.read(1) == GO  # nothing (the pipe closed): the command is stopping or gone
+    return False
 
+
+def run(
+    stop: StopRequest,
+    settings: Settings,
+    slot: int,
+    tasks: list[str] | None,
+    report_fd: int,
+    gate_fd: int,
+    metrics_dir: Path | None,
+) -> int:
+    """The worker process, forked by the `worker` command (`supervisor.py`); returns its exit status.
+
+    `tasks`: the tasks to serve; None for the first process, which plans and serves the first share.
+    """
+    if metrics_dir is not None:  # where the SDK's prometheus_client writes, read when it is imported
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    report = os.fdopen(report_fd, "w")
+    parent = os.getppid()
     try:
-        settings = load_settings()
-        configure_logging()
-        checking = None
-        if args.tasks is None:  # the first process checks the server once, for all, while the SDK loads
-            checking = Preflight(settings)
-            checking.start()
-        workers, plan = _my_workers(args)
-        if checking is not None:
-            checking.result()
-        if plan is not None:
-            _report(report, plan=plan)
-    except ServerError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return NO_SERVER
+        workers, plan = _my_workers(tasks)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return BAD_CONFIG
     except NothingToServe as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
-    if stop.requested:  # stopped while loading: nothing taken, nothing to drain
+    # The check normally passed long before the SDK finished loading. Stopped (or the check failed)
+    # while loading: nothing taken, nothing to drain.
+    if not _wait_for_go(gate_fd, stop):
         return DRAINED
-    host = WorkerHost(settings, args.slot, workers, args.metrics_dir)
-    if args.slot == 0 and host.metrics_dir is not None and settings.metrics_port is not None:
+    if plan is not None:
+        _report(report, plan=plan)
+    host = WorkerHost(settings, slot, workers, str(metrics_dir) if metrics_dir else None)
+    if slot == 0 and host.metrics_dir is not None and settings.metrics_port is not None:
         try:
             serve_metrics(settings.metrics_port, host.metrics_dir)
         except ConfigError as error:
-            if args.tasks is None:  # the first start: a configuration error, as any other
+            if tasks is None:  # the first start: a configuration error, as any other
                 print(f"configuration error: {error}", file=sys.stderr)
                 return BAD_CONFIG
             # A restart: the other processes are serving; losing /metrics is better than stopping them.
@@ -246,7 +214,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     host.start()
     names = [worker.get_task_definition_name() for worker in workers]
     _report(report, serving=names)
-    log.info("process %d serves %s", args.slot, ", ".join(names))
+    log.info("process %d serves %s", slot, ", ".join(names))
     while not stop.wait(0.2):
         if os.getppid() != parent:
             log.warning("the worker command is gone: draining")
@@ -254,16 +222,5 @@ def run(argv: Sequence[str] | None = None) -> int:
         stopped = host.stopped_runners()
         if stopped:
             log.error("%s stopped unexpectedly (the error is above): exiting to be restarted", ", ".join(stopped))
-            status = FAILED
-            break
-    else:
-        status = host.drain(settings.shutdown_grace_seconds)
-    if status != DRAINED:
-        # Tasks may still run on the SDK's threads, which a normal exit would wait for.
-        logging.shutdown()
-        os._exit(status)
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(run())
+            return FAILED
+    return host.drain(settings.shutdown_grace_seconds)
