@@ -3,7 +3,6 @@
 Every error names the variable and the rule; a secret's value is never part of a message.
 """
 
-import difflib
 import logging
 import os
 import re
@@ -130,6 +129,8 @@ def worker_variable(name: str) -> tuple[str | None, str] | None:
 
 
 def _closest(name: str, candidates: list[str]) -> str | None:
+    import difflib  # only for a misspelled name: not loaded on every start
+
     found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return found[0] if found else None
 

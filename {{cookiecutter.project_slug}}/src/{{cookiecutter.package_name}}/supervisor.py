@@ -86,15 +86,20 @@ class Supervisor:
     metrics_dir: Path | None
     slots: list[Slot] = field(default_factory=lambda: [Slot(0, None)])
     server_check: ChildProcess | None = None
+    server_check_ended: int | None = None  # a pipe only the check holds open: end of file when it exits
     server_checked: bool = False
 
     def _own_fds(self) -> list[int]:
         """The pipes this process holds, which no child must keep open."""
-        return [fd for slot in self.slots for fd in (slot.reports, slot.gate) if fd is not None]
+        pipes = [fd for slot in self.slots for fd in (slot.reports, slot.gate) if fd is not None]
+        return pipes + ([self.server_check_ended] if self.server_check_ended is not None else [])
 
     def check_server(self) -> None:
         settings = self.settings
-        self.server_check = fork(lambda stop: _check_server(settings), close=self._own_fds())
+        ended, held = os.pipe()
+        self.server_check = fork(lambda stop: _check_server(settings), close=[*self._own_fds(), ended])
+        os.close(held)
+        self.server_check_ended = ended
 
     def start(self, slot: Slot) -> None:
         reports_read, reports_write = os.pipe()
@@ -156,10 +161,16 @@ class Supervisor:
             slot.serving = True
 
     def _server_check_failed(self) -> bool:
-        """Whether the server check has failed; once it has passed, every worker process may poll."""
-        status = self.server_check.poll() if self.server_check is not None else None
-        if status is None:
+        """Whether the server check has failed, once it has ended; if it passed, every worker process may poll."""
+        if self.server_check is None or self.server_check_ended is None:
             return False
+        os.read(self.server_check_ended, 1)  # only called once select saw it readable: the check has exited
+        os.close(self.server_check_ended)
+        self.server_check_ended = None
+        # It closed its end by exiting, so it is about to be reaped; a check that closed it and lives on failed.
+        status = self.server_check.wait(timeout=10.0)
+        if status is None:
+            status = self.server_check.kill()
         self.server_check = None
         if status == 0:
             self.server_checked = True
@@ -174,11 +185,13 @@ class Supervisor:
         """Keep the processes up until a stop is requested (None) or they cannot be kept up (an exit status)."""
         while not stop.requested:
             by_pipe = {slot.reports: slot for slot in self.slots if slot.reports is not None}
-            readable, _, _ = select.select(list(by_pipe), [], [], 0.1)
+            watched = [*by_pipe, *([self.server_check_ended] if self.server_check_ended is not None else [])]
+            readable, _, _ = select.select(watched, [], [], 0.1)
             for pipe in readable:
-                self._read_reports(by_pipe[pipe])
-            if self._server_check_failed():
-                return 1  # the check printed the one line
+                if pipe in by_pipe:
+                    self._read_reports(by_pipe[pipe])
+                elif self._server_check_failed():
+                    return 1  # the check printed the one line
             now = time.monotonic()
             for slot in self.slots:
                 if slot.process is None:
