@@ -14,6 +14,7 @@ Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad confi
 """
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -183,6 +184,9 @@ def run(
 
     `tasks`: the tasks to serve; None for the first process, which plans and serves the first share.
     """
+    # No cyclic garbage collection until the runners run: loading the SDK makes little garbage, and each
+    # collection would walk every object loaded so far (it costs ~8 % of the start; docs/benchmark.md).
+    gc.disable()
     if metrics_dir is not None:  # where the SDK's prometheus_client writes, read when it is imported
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     report = os.fdopen(report_fd, "w")
@@ -212,6 +216,7 @@ def run(
             # A restart: the other processes are serving; losing /metrics is better than stopping them.
             log.error("%s: /metrics is not served until the worker restarts", error)
     host.start()
+    gc.enable()
     names = [worker.get_task_definition_name() for worker in workers]
     _report(report, serving=names)
     log.info("process %d serves %s", slot, ", ".join(names))
