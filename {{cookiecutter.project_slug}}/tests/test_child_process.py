@@ -3,11 +3,12 @@
 import os
 import select
 import signal
+import threading
 import time
 
 import pytest
 
-from {{ cookiecutter.package_name }}.child_process import fork
+from {{ cookiecutter.package_name }}.child_process import ForkError, fork
 from {{ cookiecutter.package_name }}.stop_request import StopRequest
 
 
@@ -72,3 +73,15 @@ def test_kill_ends_a_child_that_ignores_stop_requests() -> None:
     assert child.wait(0.3) is None
     assert child.kill() == -signal.SIGKILL
     assert child.poll() == -signal.SIGKILL
+
+
+def test_fork_refuses_while_the_process_has_another_thread() -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        with pytest.raises(ForkError, match="has 2 threads: forking it could deadlock"):
+            fork(lambda stop: 0)
+    finally:
+        release.set()
+        thread.join()

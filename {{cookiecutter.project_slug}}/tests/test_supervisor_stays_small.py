@@ -44,8 +44,8 @@ def test_no_supervisor_side_module_imports_them_even_inside_a_function() -> None
 
 
 def test_the_worker_command_forks_without_threads_and_fails_in_one_line_without_a_server(tmp_path: Path) -> None:
-    """Python 3.12+ warns when a process with threads forks (the child can deadlock): no such warning,
-    and an unreachable server is the server check's one line, after which the worker process stops."""
+    """The command forks without threads (it would refuse with one line otherwise, and Python 3.12+ would
+    warn); an unreachable server is the server check's one line, after which the worker process stops."""
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{unused.getsockname()[1]}/api"

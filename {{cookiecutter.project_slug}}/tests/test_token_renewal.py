@@ -1,9 +1,12 @@
-"""When the REST client renews its token: before the expiry the token states, and within 45 minutes."""
+"""When the REST client renews its token: before the expiry the token states, and within 45 minutes;
+and what counts as a token at all."""
 
 import base64
 import json
 
-from {{ cookiecutter.package_name }}.server import TOKEN_MAX_AGE_SECONDS, renew_at, token_expiry
+import httpx
+
+from {{ cookiecutter.package_name }}.server import TOKEN_MAX_AGE_SECONDS, _token_in, renew_at, token_expiry
 
 NOW = 1_800_000_000.0
 
@@ -27,3 +30,12 @@ def test_tokens_without_a_readable_expiry_are_renewed_after_the_maximum_age() ->
     for token in ("opaque-token", "a.b.c", jwt({"exp": "tomorrow"}), jwt({"exp": True}), ""):
         assert token_expiry(token) is None
         assert renew_at(token, NOW) == NOW + TOKEN_MAX_AGE_SECONDS
+
+
+def test_only_a_json_object_with_a_token_is_a_token() -> None:
+    """A web server that answers every request with 200 (a login page, a catch-all) gives no token."""
+    assert _token_in(httpx.Response(200, text="<html>welcome</html>")) is None
+    assert _token_in(httpx.Response(200, json=["token"])) is None
+    assert _token_in(httpx.Response(200, json={"token": ""})) is None
+    assert _token_in(httpx.Response(200, json={"token": 42})) is None
+    assert _token_in(httpx.Response(200, json={"token": "abc"})) == "abc"

@@ -2,17 +2,21 @@
 
 Forked, not started with a new interpreter: the child begins with the command's interpreter and
 modules already loaded, so a worker process reaches its first poll sooner (see docs/benchmark.md).
-Forking is safe because the `worker` command's process never starts a thread (Python 3.12+ warns
-when one forks a process that has threads); its tests check that.
+- Forking a process that has threads can leave the child deadlocked on a lock another thread held,
+  so `fork` refuses (ForkError) when the `worker` command has more than one thread, e.g. because a
+  logging handler added to it starts one.
 - SIGTERM and SIGINT are blocked across the fork: a signal sent to the child before it has its own
   handlers waits for them instead of hitting the command's.
 - The child closes the command's pipes it has no use for, and always ends with `os._exit`: it never
-  returns into the command's code (whose `finally` blocks would release the health directory).
+  returns into the command's code (whose `finally` blocks would release the health directory). As in
+  multiprocessing's forked processes, `atexit` functions do not run there; logging is flushed.
 """
 
+import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -20,6 +24,18 @@ from collections.abc import Callable, Iterable
 from .stop_request import StopRequest
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+class ForkError(Exception):
+    """No child could be forked: the command has threads, or the system refused (e.g. a pids limit)."""
+
+
+def thread_count() -> int:
+    """This process's threads, as the kernel counts them (C extensions' included) where it says so."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
 
 
 class ChildProcess:
@@ -61,10 +77,17 @@ def fork(target: Callable[[StopRequest], int], close: Iterable[int] = ()) -> Chi
     `target` gets the child's own StopRequest, installed before any signal can reach the child.
     `close`: file descriptors of the command's that the child must not keep open.
     """
+    threads = thread_count()
+    if threads > 1:
+        raise ForkError(f"the worker command has {threads} threads: forking it could deadlock a worker process")
     sys.stdout.flush()
     sys.stderr.flush()
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        raise ForkError(f"cannot fork a process: {error.strerror}") from None
     if pid:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return ChildProcess(pid)
@@ -76,9 +99,14 @@ def fork(target: Callable[[StopRequest], int], close: Iterable[int] = ()) -> Chi
         stop.install()
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         status = target(stop)
+    except SystemExit as exit_request:
+        status = exit_request.code if isinstance(exit_request.code, int) else 1
     except BaseException:  # whatever happens, the child must not unwind into the command's code
         traceback.print_exc()
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        try:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)

@@ -78,6 +78,16 @@ def auth_error(response: httpx.Response) -> str | None:
     return error if isinstance(error, str) else None
 
 
+def _token_in(response: httpx.Response) -> str | None:
+    """The `token` of a POST /token answer, if it is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    token = body.get("token") if isinstance(body, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
 class ConductorServer:
     def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
         self.settings = settings
@@ -126,8 +136,14 @@ class ConductorServer:
                 response.status_code,
             )
         if response.status_code == 200:
-            self._token = response.json().get("token")
-            self._renew_at = renew_at(self._token or "", time.time())
+            self._token = _token_in(response)
+            if self._token is None:
+                kind = response.headers.get("content-type", "no content type").split(";")[0]
+                raise ServerError(
+                    f"POST /token answered HTTP 200 without a token ({kind}); CONDUCTOR_SERVER_URL must be "
+                    "the API's base URL, e.g. http://localhost:8080/api"
+                )
+            self._renew_at = renew_at(self._token, time.time())
         elif response.status_code != 404:
             raise ServerError(f"POST /token failed (HTTP {response.status_code}: {server_message(response)})")
         self._token_fetched = True

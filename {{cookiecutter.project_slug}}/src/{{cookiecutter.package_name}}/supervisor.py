@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import health
-from .child_process import ChildProcess, fork
+from .child_process import ChildProcess, ForkError, fork
 from .config import ConfigError, Settings, load_process_layout, unknown_task_variables
 from .stop_request import StopRequest
 
@@ -39,6 +39,8 @@ EXIT_MARGIN_SECONDS = 5.0
 HOST_BAD_CONFIG = 2
 HOST_ABANDONED = 3
 NO_SERVER = 4  # the server check's status when the server does not answer as Conductor or refuses the key
+# Two requests of at most 10 s each (server.py): a check still running after this got no answer.
+SERVER_CHECK_SECONDS = 30.0
 GO = b"g"  # written to a worker process's gate once the server check has passed: it may poll
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class Supervisor:
     slots: list[Slot] = field(default_factory=lambda: [Slot(0, None)])
     server_check: ChildProcess | None = None
     server_check_ended: int | None = None  # a pipe only the check holds open: end of file when it exits
+    server_check_deadline: float = 0.0
     server_checked: bool = False
 
     def _own_fds(self) -> list[int]:
@@ -97,9 +100,15 @@ class Supervisor:
     def check_server(self) -> None:
         settings = self.settings
         ended, held = os.pipe()
-        self.server_check = fork(lambda stop: _check_server(settings), close=[*self._own_fds(), ended])
-        os.close(held)
+        try:
+            self.server_check = fork(lambda stop: _check_server(settings), close=[*self._own_fds(), ended])
+        except ForkError:
+            os.close(ended)
+            raise
+        finally:
+            os.close(held)
         self.server_check_ended = ended
+        self.server_check_deadline = time.monotonic() + SERVER_CHECK_SECONDS
 
     def start(self, slot: Slot) -> None:
         reports_read, reports_write = os.pipe()
@@ -111,9 +120,17 @@ class Supervisor:
 
             return worker_host.run(stop, settings, slot.index, tasks, reports_write, gate_read, metrics_dir)
 
-        slot.process = fork(host, close=[*self._own_fds(), reports_read, gate_write])
-        os.close(reports_write)
-        os.close(gate_read)
+        try:
+            slot.process = fork(host, close=[*self._own_fds(), reports_read, gate_write])
+        except ForkError:
+            os.close(reports_read)
+            os.close(gate_write)
+            raise
+        finally:
+            os.close(reports_write)
+            os.close(gate_read)
+        # Not blocking: a process the worker process started itself may hold the pipe open after it exited.
+        os.set_blocking(reports_read, False)
         slot.reports, slot.unread, slot.gate = reports_read, b"", gate_write
         slot.started_at, slot.serving, slot.restart_at = time.monotonic(), False, None
         if self.server_checked:
@@ -131,19 +148,22 @@ class Supervisor:
             os.close(slot.gate)
             slot.gate = None
 
-    def _read_reports(self, slot: Slot, until_closed: bool = False) -> None:
-        """Handle the JSON lines `slot` wrote; `until_closed` once it has exited, to miss none."""
+    def _read_reports(self, slot: Slot, exited: bool = False) -> None:
+        """Handle the JSON lines `slot` wrote; once it has `exited`, all it wrote, then close the pipe."""
         while slot.reports is not None:
-            chunk = os.read(slot.reports, 65536)
-            if not chunk:
-                os.close(slot.reports)
-                slot.reports = None
-                break
-            *lines, slot.unread = (slot.unread + chunk).split(b"\n")
-            for line in lines:
-                self._handle(slot, json.loads(line))
-            if not until_closed:
-                break
+            try:
+                chunk: bytes | None = os.read(slot.reports, 65536)
+            except BlockingIOError:
+                chunk = None  # nothing more for now; after the exit, nothing more from it at all
+            if chunk:
+                *lines, slot.unread = (slot.unread + chunk).split(b"\n")
+                for line in lines:
+                    self._handle(slot, json.loads(line))
+                continue
+            if chunk is None and not exited:
+                return
+            os.close(slot.reports)
+            slot.reports = None
 
     def _handle(self, slot: Slot, message: dict[str, Any]) -> None:
         if "plan" in message:
@@ -193,6 +213,13 @@ class Supervisor:
                 elif self._server_check_failed():
                     return 1  # the check printed the one line
             now = time.monotonic()
+            if self.server_check is not None and now > self.server_check_deadline:
+                log.error(
+                    "no answer from %s within %.0f s: check CONDUCTOR_SERVER_URL",
+                    self.settings.server_url,
+                    SERVER_CHECK_SECONDS,
+                )
+                return 1
             for slot in self.slots:
                 if slot.process is None:
                     if slot.restart_at is not None and now >= slot.restart_at:
@@ -201,7 +228,7 @@ class Supervisor:
                 status = slot.process.poll()
                 if status is None:
                     continue
-                self._read_reports(slot, until_closed=True)
+                self._read_reports(slot, exited=True)
                 self._close_gate(slot)
                 slot.process = None
                 if status == HOST_BAD_CONFIG:
@@ -229,6 +256,9 @@ class Supervisor:
         """SIGTERM to every worker process; True if each of them drained and exited 0."""
         if self.server_check is not None:
             self.server_check.kill()  # it holds nothing
+        if self.server_check_ended is not None:
+            os.close(self.server_check_ended)
+            self.server_check_ended = None
         running = [slot for slot in self.slots if slot.process is not None]
         for slot in running:
             assert slot.process is not None
@@ -244,7 +274,7 @@ class Supervisor:
                 log.error("%s did not stop after the grace: killed", slot.label)
             if status == HOST_ABANDONED:
                 log.error("%s abandoned running tasks at the end of the grace (named above)", slot.label)
-            elif status > 0:
+            elif status > 0 and slot.serving:  # one that never served printed why itself
                 log.error("%s exited with %s while draining", slot.label, _describe(status))
             clean = clean and status == 0
         return clean
@@ -276,9 +306,13 @@ def serve(settings: Settings) -> int:
         if stop.signal is not None:  # stopped while starting: nothing was started, nothing to drain
             log.info("received %s before any worker process started: stopped", stop.signal.name)
             return 0
-        supervisor.start(supervisor.slots[0])
-        supervisor.check_server()
-        failed = supervisor.watch(stop)
+        try:
+            supervisor.start(supervisor.slots[0])
+            supervisor.check_server()
+            failed = supervisor.watch(stop)
+        except ForkError as error:
+            log.error("%s", error)
+            failed = 1
         if failed is None and stop.signal is not None:
             log.info("received %s: draining (grace %.0fs)", stop.signal.name, settings.shutdown_grace_seconds)
         clean = supervisor.drain()

@@ -193,15 +193,17 @@ def run(
     parent = os.getppid()
     try:
         workers, plan = _my_workers(tasks)
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return BAD_CONFIG
-    except NothingToServe as error:
+    except (ConfigError, NothingToServe) as error:
+        if stop.requested:  # the command is stopping, e.g. because the server check failed: it said why
+            return DRAINED
+        if isinstance(error, ConfigError):
+            print(f"configuration error: {error}", file=sys.stderr)
+            return BAD_CONFIG
         print(f"error: {error}", file=sys.stderr)
         return FAILED
     # The check normally passed long before the SDK finished loading. Stopped (or the check failed)
     # while loading: nothing taken, nothing to drain.
-    if not _wait_for_go(gate_fd, stop):
+    if not _wait_for_go(gate_fd, stop) or stop.requested:
         return DRAINED
     if plan is not None:
         _report(report, plan=plan)
