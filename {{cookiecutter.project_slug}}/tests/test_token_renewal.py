@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from {{ cookiecutter.package_name }}.server import TOKEN_MAX_AGE_SECONDS, _token_in, renew_at, token_expiry
+from {{ cookiecutter.package_name }}.server import TOKEN_MAX_AGE_SECONDS, body_string, renew_at, token_expiry
 
 NOW = 1_800_000_000.0
 
@@ -34,8 +34,8 @@ def test_tokens_without_a_readable_expiry_are_renewed_after_the_maximum_age() ->
 
 def test_only_a_json_object_with_a_token_is_a_token() -> None:
     """A web server that answers every request with 200 (a login page, a catch-all) gives no token."""
-    assert _token_in(httpx.Response(200, text="<html>welcome</html>")) is None
-    assert _token_in(httpx.Response(200, json=["token"])) is None
-    assert _token_in(httpx.Response(200, json={"token": ""})) is None
-    assert _token_in(httpx.Response(200, json={"token": 42})) is None
-    assert _token_in(httpx.Response(200, json={"token": "abc"})) == "abc"
+    assert body_string(httpx.Response(200, text="<html>welcome</html>"), "token") is None
+    assert body_string(httpx.Response(200, json=["token"]), "token") is None
+    assert body_string(httpx.Response(200, json={"token": ""}), "token") is None
+    assert body_string(httpx.Response(200, json={"token": 42}), "token") is None
+    assert body_string(httpx.Response(200, json={"token": "abc"}), "token") == "abc"

@@ -68,24 +68,19 @@ def renew_at(token: str, now: float) -> float:
     return min(latest, expiry - early)
 
 
+def body_string(response: httpx.Response, key: str) -> str | None:
+    """The non-empty string at `key` of a JSON object body, if the body is one and has it."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def auth_error(response: httpx.Response) -> str | None:
     """The `error` code of a 401 body, e.g. EXPIRED_TOKEN."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, str) else None
-
-
-def _token_in(response: httpx.Response) -> str | None:
-    """The `token` of a POST /token answer, if it is one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    token = body.get("token") if isinstance(body, dict) else None
-    return token if isinstance(token, str) and token else None
+    return body_string(response, "error")
 
 
 class ConductorServer:
@@ -136,7 +131,7 @@ class ConductorServer:
                 response.status_code,
             )
         if response.status_code == 200:
-            self._token = _token_in(response)
+            self._token = body_string(response, "token")
             if self._token is None:
                 kind = response.headers.get("content-type", "no content type").split(";")[0]
                 raise ServerError(
