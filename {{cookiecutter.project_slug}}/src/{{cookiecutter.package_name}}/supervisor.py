@@ -70,6 +70,15 @@ class Slot:
         return f"worker process {self.index}" + (f" ({', '.join(self.tasks)})" if self.tasks else "")
 
 
+@dataclass
+class ServerCheck:
+    """The short-lived child that checks the server at start."""
+
+    process: ChildProcess
+    ended: int  # a pipe only the check holds open: end of file when it exits
+    deadline: float
+
+
 def _check_server(settings: Settings) -> int:
     """The server check's child: exit 0, or print one line and exit NO_SERVER."""
     from .server import ServerError, check_server  # httpx: loaded by this child, never by the command
@@ -87,28 +96,25 @@ class Supervisor:
     settings: Settings
     metrics_dir: Path | None
     slots: list[Slot] = field(default_factory=lambda: [Slot(0, None)])
-    server_check: ChildProcess | None = None
-    server_check_ended: int | None = None  # a pipe only the check holds open: end of file when it exits
-    server_check_deadline: float = 0.0
-    server_checked: bool = False
+    server_check: ServerCheck | None = None  # while it runs
+    server_checked: bool = False  # it passed
 
     def _own_fds(self) -> list[int]:
         """The pipes this process holds, which no child must keep open."""
         pipes = [fd for slot in self.slots for fd in (slot.reports, slot.gate) if fd is not None]
-        return pipes + ([self.server_check_ended] if self.server_check_ended is not None else [])
+        return pipes + ([self.server_check.ended] if self.server_check is not None else [])
 
     def check_server(self) -> None:
         settings = self.settings
         ended, held = os.pipe()
         try:
-            self.server_check = fork(lambda stop: _check_server(settings), close=[*self._own_fds(), ended])
+            process = fork(lambda stop: _check_server(settings), close=[*self._own_fds(), ended])
         except ForkError:
             os.close(ended)
             raise
         finally:
             os.close(held)
-        self.server_check_ended = ended
-        self.server_check_deadline = time.monotonic() + SERVER_CHECK_SECONDS
+        self.server_check = ServerCheck(process, ended, time.monotonic() + SERVER_CHECK_SECONDS)
 
     def start(self, slot: Slot) -> None:
         reports_read, reports_write = os.pipe()
@@ -180,18 +186,14 @@ class Supervisor:
         if "serving" in message:
             slot.serving = True
 
-    def _server_check_failed(self) -> bool:
-        """Whether the server check has failed, once it has ended; if it passed, every worker process may poll."""
-        if self.server_check is None or self.server_check_ended is None:
-            return False
-        os.read(self.server_check_ended, 1)  # only called once select saw it readable: the check has exited
-        os.close(self.server_check_ended)
-        self.server_check_ended = None
-        # It closed its end by exiting, so it is about to be reaped; a check that closed it and lives on failed.
-        status = self.server_check.wait(timeout=10.0)
-        if status is None:
-            status = self.server_check.kill()
+    def _server_check_failed(self, check: ServerCheck) -> bool:
+        """Whether the server check, which has ended, failed; if it passed, every worker process may poll."""
+        os.close(check.ended)  # only called once select saw it readable: the check has exited
         self.server_check = None
+        # It closed its end by exiting, so it is about to be reaped; a check that closed it and lives on failed.
+        status = check.process.wait(timeout=10.0)
+        if status is None:
+            status = check.process.kill()
         if status == 0:
             self.server_checked = True
             for slot in self.slots:
@@ -205,15 +207,15 @@ class Supervisor:
         """Keep the processes up until a stop is requested (None) or they cannot be kept up (an exit status)."""
         while not stop.requested:
             by_pipe = {slot.reports: slot for slot in self.slots if slot.reports is not None}
-            watched = [*by_pipe, *([self.server_check_ended] if self.server_check_ended is not None else [])]
-            readable, _, _ = select.select(watched, [], [], 0.1)
+            check = self.server_check
+            readable, _, _ = select.select([*by_pipe, *([check.ended] if check else [])], [], [], 0.1)
             for pipe in readable:
                 if pipe in by_pipe:
                     self._read_reports(by_pipe[pipe])
-                elif self._server_check_failed():
+                elif check is not None and self._server_check_failed(check):
                     return 1  # the check printed the one line
             now = time.monotonic()
-            if self.server_check is not None and now > self.server_check_deadline:
+            if self.server_check is not None and now > self.server_check.deadline:
                 log.error(
                     "no answer from %s within %.0f s: check CONDUCTOR_SERVER_URL",
                     self.settings.server_url,
@@ -255,10 +257,9 @@ class Supervisor:
     def drain(self) -> bool:
         """SIGTERM to every worker process; True if each of them drained and exited 0."""
         if self.server_check is not None:
-            self.server_check.kill()  # it holds nothing
-        if self.server_check_ended is not None:
-            os.close(self.server_check_ended)
-            self.server_check_ended = None
+            self.server_check.process.kill()  # it holds nothing
+            os.close(self.server_check.ended)
+            self.server_check = None
         running = [slot for slot in self.slots if slot.process is not None]
         for slot in running:
             assert slot.process is not None
