@@ -5,11 +5,16 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from {{ cookiecutter.package_name }} import health
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.task_ledger import TaskLedger
+from {{ cookiecutter.package_name }}.worker_host import HostEvents
 
 
 def test_healthy_when_every_process_polled_every_task_recently(tmp_path: Path) -> None:
@@ -74,3 +79,24 @@ def test_a_directory_owned_by_a_running_worker_is_refused_and_left_alone(tmp_pat
             assert health.problems(tmp_path, 60) == []
         finally:
             other.kill()
+
+
+def test_a_busy_worker_writes_a_task_types_heartbeat_at_most_once_a_second(tmp_path: Path) -> None:
+    events = HostEvents(replace(Settings(), health_dir=tmp_path), 0, TaskLedger())
+    finished = SimpleNamespace(task_type="a")
+    events.on_task_execution_completed(finished)
+    beat = tmp_path / "0.a.beat"
+    os.utime(beat, (1, 1))
+    for _ in range(100):  # tasks finished within the same second: no write
+        events.on_task_execution_completed(finished)
+    assert beat.stat().st_mtime == 1
+    events.on_poll_completed(SimpleNamespace(task_type="b"))  # each type has its own heartbeat
+    assert (tmp_path / "0.b.beat").exists()
+    events.last_beat["a"] -= events.beat_every  # a second later
+    events.on_poll_completed(finished)
+    assert beat.stat().st_mtime > 1
+
+
+def test_heartbeats_come_often_enough_for_a_short_max_age(tmp_path: Path) -> None:
+    settings = replace(Settings(), health_dir=tmp_path, health_max_age_seconds=2)
+    assert HostEvents(settings, 0, TaskLedger()).beat_every == 0.5

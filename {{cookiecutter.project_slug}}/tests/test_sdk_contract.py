@@ -32,7 +32,8 @@ from conductor.client.worker.worker_task import worker_task
 
 from {{ cookiecutter.package_name }} import sdk
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.worker_host import DRAINED, WorkerHost
+from {{ cookiecutter.package_name }}.supervisor import DRAINED
+from {{ cookiecutter.package_name }}.worker_host import WorkerHost
 
 SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
 KINDS = (SYNC_TASK, ASYNC_TASK)

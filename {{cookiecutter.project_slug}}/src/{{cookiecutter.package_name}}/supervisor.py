@@ -36,8 +36,8 @@ RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
 # After the grace, the time worker processes get to name what they abandoned and exit.
 EXIT_MARGIN_SECONDS = 5.0
-HOST_BAD_CONFIG = 2
-HOST_ABANDONED = 3
+# A worker process's exit status (worker_host.py returns them; this process reads them).
+DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
 NO_SERVER = 4  # the server check's status when the server does not answer as Conductor or refuses the key
 # Two requests of at most 10 s each (server.py): a check still running after this got no answer.
 SERVER_CHECK_SECONDS = 30.0
@@ -233,8 +233,8 @@ class Supervisor:
                 self._read_reports(slot, exited=True)
                 self._close_gate(slot)
                 slot.process = None
-                if status == HOST_BAD_CONFIG:
-                    return HOST_BAD_CONFIG  # the process printed the one line
+                if status == BAD_CONFIG:
+                    return BAD_CONFIG  # the process printed the one line; the command exits 2 too
                 if not slot.serving:
                     log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
                     return 1
@@ -273,7 +273,7 @@ class Supervisor:
             if status is None:
                 status = slot.process.kill()
                 log.error("%s did not stop after the grace: killed", slot.label)
-            if status == HOST_ABANDONED:
+            if status == ABANDONED:
                 log.error("%s abandoned running tasks at the end of the grace (named above)", slot.label)
             elif status > 0 and slot.serving:  # one that never served printed why itself
                 log.error("%s exited with %s while draining", slot.label, _describe(status))

@@ -17,6 +17,7 @@ import asyncio
 import gc
 import json
 import logging
+import math
 import os
 import select
 import sys
@@ -28,10 +29,10 @@ from typing import IO, Any
 from . import health
 from .config import ConfigError, Settings, load_process_layout
 from .stop_request import StopRequest
-from .supervisor import GO
+from .supervisor import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO
 from .task_ledger import TaskLedger
 
-DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
+BEAT_EVERY_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,15 @@ class HostEvents:
         self.health_dir = settings.health_dir
         self.slot = slot
         self.ledger = ledger
+        # A busy worker finishes hundreds of tasks a second: one file write per task type and second is enough.
+        self.beat_every = min(BEAT_EVERY_SECONDS, settings.health_max_age_seconds / 4)
+        self.last_beat: dict[str, float] = {}
 
     def on_poll_completed(self, event: Any) -> None:
-        health.beat(self.health_dir, self.slot, event.task_type)
+        now = time.monotonic()
+        if now - self.last_beat.get(event.task_type, -math.inf) >= self.beat_every:
+            self.last_beat[event.task_type] = now
+            health.beat(self.health_dir, self.slot, event.task_type)
 
     # A failed poll shows the loop alive and retrying; a busy worker polls less but finishes tasks.
     on_poll_failure = on_task_execution_completed = on_task_execution_failure = on_poll_completed
