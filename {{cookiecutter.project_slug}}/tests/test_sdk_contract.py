@@ -37,6 +37,7 @@ from {{ cookiecutter.package_name }}.worker_host import WorkerHost
 
 SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
 KINDS = (SYNC_TASK, ASYNC_TASK)
+FAST_SYNC_TASK, FAST_ASYNC_TASK = "contract_fast_sync_task", "contract_fast_async_task"
 # Tasks with `hold` run until this is set: still running when the drain starts, however slow the machine.
 RELEASE = threading.Event()
 
@@ -53,6 +54,16 @@ async def async_worker(hold: bool = False) -> dict[str, bool]:
     while hold and not RELEASE.is_set():
         await asyncio.sleep(0.01)
     return {"held": hold}
+
+
+@worker_task(task_definition_name=FAST_SYNC_TASK, poll_interval_millis=10)
+def fast_sync_worker() -> dict[str, bool]:
+    return {}
+
+
+@worker_task(task_definition_name=FAST_ASYNC_TASK, poll_interval_millis=10)
+async def fast_async_worker() -> dict[str, bool]:
+    return {}
 
 
 def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
@@ -172,6 +183,11 @@ class StandIn(ThreadingHTTPServer):
             return list(self.requests)
 
 
+def query(path: str) -> list[str]:
+    """The `name=value` pairs of a request's query string."""
+    return path.partition("?")[2].split("&")
+
+
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     server = StandIn()
@@ -206,3 +222,22 @@ def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_i
     for kind in KINDS:
         # The next task handed out before the drain ran; its result went to the v1 update (no next task).
         assert ("/api/tasks", f"{kind}-next") in during_drain
+    polls = [query(path) for what, path in stand_in.seen() if what == "poll"]
+    assert polls
+    assert all("timeout=100" in poll for poll in polls), "the runners ask the server to hold their polls"
+
+
+def test_a_worker_polling_faster_than_the_servers_beat_asks_without_the_hold(stand_in: StandIn, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
+    settings = replace(Settings(), server_url=url, health_dir=tmp_path)
+    host = WorkerHost(settings, 0, sdk.workers_for([fast_sync_worker, fast_async_worker]), None)
+    host.start()
+    deadline = time.monotonic() + 20
+    polled: set[str] = set()
+    while polled != {FAST_SYNC_TASK, FAST_ASYNC_TASK}:
+        assert time.monotonic() < deadline, stand_in.seen()
+        time.sleep(0.01)
+        polled = {path.split("?")[0].rsplit("/", 1)[-1] for what, path in stand_in.seen() if what == "poll"}
+    assert host.drain(grace_seconds=20) == DRAINED
+    polls = [query(path) for what, path in stand_in.seen() if what == "poll"]
+    assert all("timeout=0" in poll for poll in polls), polls

@@ -10,6 +10,11 @@ breaking the drain. Only public surfaces are used:
 - the runners' `task_client` / `async_task_client` attribute, through which every poll, every result
   and every next task handed out with a result passes: replaced by a counting subclass;
 - the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks.
+
+The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
+server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
+interval is. A worker whose poll interval is shorter than that beat asks without the hold
+(`timeout=0`): its polls answer at once, and the poll interval sets how soon a task is picked up.
 """
 
 import inspect
@@ -79,6 +84,16 @@ def _held(task: Any) -> HeldTask:
     )
 
 
+HOLD_BEAT_SECONDS = 0.1  # how often the server looks at the queue while it holds a poll
+
+
+def _poll_arguments(worker: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The batch poll's query as the runner made it, without the hold when polls come faster than the beat."""
+    if worker.get_polling_interval_in_seconds() < HOLD_BEAT_SECONDS:
+        return {**arguments, "timeout": 0}
+    return arguments
+
+
 def _polled(tasks: Any) -> list[HeldTask]:
     return [_held(task) for task in tasks or [] if task is not None and task.task_id]
 
@@ -94,16 +109,17 @@ def _reported(ledger: TaskLedger, body: Any, next_task: Any) -> None:
 class CountingTaskClient(TaskResourceApi):
     """The sync runner's task client: records what it takes and reports; once draining, takes nothing."""
 
-    def __init__(self, api_client: Any, ledger: TaskLedger) -> None:
+    def __init__(self, api_client: Any, ledger: TaskLedger, worker: Any) -> None:
         super().__init__(api_client)
         self.ledger = ledger
+        self.worker = worker
 
     def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
         if not self.ledger.poll_started():
             return []
         tasks = None
         try:
-            tasks = super().batch_poll(tasktype, **kwargs)
+            tasks = super().batch_poll(tasktype, **_poll_arguments(self.worker, kwargs))
         finally:
             self.ledger.poll_finished(_polled(tasks))
         return tasks
@@ -126,16 +142,17 @@ class CountingTaskClient(TaskResourceApi):
 class CountingAsyncTaskClient(AsyncTaskResourceApi):
     """The same for the async runner."""
 
-    def __init__(self, api_client: Any, ledger: TaskLedger) -> None:
+    def __init__(self, api_client: Any, ledger: TaskLedger, worker: Any) -> None:
         super().__init__(api_client)
         self.ledger = ledger
+        self.worker = worker
 
     async def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
         if not self.ledger.poll_started():
             return []
         tasks = None
         try:
-            tasks = await super().batch_poll(tasktype, **kwargs)
+            tasks = await super().batch_poll(tasktype, **_poll_arguments(self.worker, kwargs))
         finally:
             self.ledger.poll_finished(_polled(tasks))
         return tasks
@@ -161,6 +178,7 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
         self, worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
     ):
         self.ledger = ledger
+        self.polled_worker = worker
         self._counting_client: CountingAsyncTaskClient | None = None
         super().__init__(worker, configuration, metrics_settings, listeners)
 
@@ -170,7 +188,9 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
 
     @async_task_client.setter
     def async_task_client(self, client: Any) -> None:
-        self._counting_client = None if client is None else CountingAsyncTaskClient(client.api_client, self.ledger)
+        self._counting_client = (
+            None if client is None else CountingAsyncTaskClient(client.api_client, self.ledger, self.polled_worker)
+        )
 
 
 def build_runner(
@@ -180,5 +200,5 @@ def build_runner(
     if is_async(worker):
         return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger)
     runner = TaskRunner(worker, configuration, metrics_settings, listeners)
-    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger)
+    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, worker)
     return runner
