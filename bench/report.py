@@ -109,6 +109,15 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             why("noop"),
         ),
         _check(
+            "p50 scheduled → started, ours with a 10 ms poll interval / limit (paced load)",
+            2.0,
+            False,
+            paired_ratios(rounds, ("noop", "ours-poll10"), ("noop", "limit"), get("start_p50_ms")),
+            f"medians {_num(_median(rounds, 'noop', 'ours-poll10', 'start_p50_ms'))} vs "
+            f"{_num(_median(rounds, 'noop', 'limit', 'start_p50_ms'))} ms; polls are not held below 100 ms",
+            why("noop"),
+        ),
+        _check(
             "tree RSS, 10 task types vs 1, idle",
             1.5,
             False,
@@ -168,7 +177,7 @@ def limit_warnings(rounds: list[Row]) -> list[str]:
     warnings = []
     for workload in ("noop", "io", "async"):
         limits = rows_of(rounds, workload, "limit")
-        for client in ("ours", "anchor"):
+        for client in ("ours", "ours-poll10", "anchor"):
             for number, row in sorted(rows_of(rounds, workload, client).items()):
                 mine, limit = row.get("tasks_per_s"), (limits.get(number) or {}).get("tasks_per_s")
                 if isinstance(mine, float) and isinstance(limit, float) and mine > limit:

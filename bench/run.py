@@ -1,7 +1,8 @@
 """`python -m bench`: one run, one real Conductor server, every client and workload in rounds, the order rotating.
 
 Clients: "limit" (bench/rawclient.py, plain HTTP, no SDK, at the best point of a threads x batch grid swept
-in the same run), "ours" (a baked project's `worker` command with its generated defaults) and "anchor" (the
+in the same run), "ours" (a baked project's `worker` command with its generated defaults), "ours-poll10" (the
+same with a 10 ms poll interval, whose polls the server does not hold: no-op workload only) and "anchor" (the
 same project with the SDK's defaults: 1 thread, 100 ms poll).
 Workloads: "noop" (the generated example worker), "io" (a sync worker that sleeps 50 ms), "async" (an
 `async def` worker that awaits 200 ms, 1000-task backlog), "types1" / "types10" (memory of a project with
@@ -33,13 +34,16 @@ from harness.conductor_server import SERVER_VERSION, ConductorServer, free_port
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "raw"
 WORKLOADS = ("noop", "io", "async", "types1", "types10")
+CLIENTS = ("limit", "ours", "ours-poll10", "anchor")
 CLIENTS_BY_WORKLOAD = {
-    "noop": ("limit", "ours", "anchor"),
+    "noop": ("limit", "ours", "ours-poll10", "anchor"),
     "io": ("limit", "ours", "anchor"),
     "async": ("limit", "ours"),
     "types1": ("ours",),
     "types10": ("ours",),
 }
+# Below the server's ~100 ms hold beat, the generated runtime polls without a hold (its sdk.py).
+FAST_POLL_MS = 10
 PROJECT_BY_WORKLOAD = {"noop": "noop", "types1": "noop", "io": "io", "async": "io", "types10": "ten"}
 BAKE = {"noop": project.bake_noop, "io": project.bake_io, "ten": project.bake_ten}
 ANCHOR_LEFT_OUT = {
@@ -98,7 +102,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-url", help="use this running server (API URL ending in /api) instead of starting one")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report directory (default: {DEFAULT_OUT})")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated: {', '.join(WORKLOADS)}")
-    parser.add_argument("--clients", default="limit,ours,anchor", help="comma-separated: limit, ours, anchor")
+    parser.add_argument("--clients", default=",".join(CLIENTS), help=f"comma-separated: {', '.join(CLIENTS)}")
     parser.add_argument("--rounds", type=int, help="each client runs this many times, order alternating (default 3)")
     parser.add_argument("--warmup", type=int, help="unrecorded drains before anything else (default 1)")
     for name in ("noop", "io", "async", "types1", "types10"):
@@ -128,7 +132,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.grid = {name: getattr(args, f"grid_{name}") or grid(counts["grid"][name]) for name in counts["grid"]}
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.clients = [c for c in args.clients.split(",") if c]
-    unknown = sorted(set(args.workloads) - set(WORKLOADS)) + sorted(set(args.clients) - {"limit", "ours", "anchor"})
+    unknown = sorted(set(args.workloads) - set(WORKLOADS)) + sorted(set(args.clients) - set(CLIENTS))
     if unknown:
         parser.error(f"unknown workload or client: {', '.join(unknown)}")
     return args
@@ -218,6 +222,14 @@ def clients_for(
             paused,
             {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"]},
         ),
+        "ours-poll10": lambda: worker_client(
+            "ours-poll10",
+            "generated defaults, poll interval 10 ms",
+            baked,
+            api,
+            {**paused, "CONDUCTOR_WORKER_ALL_POLL_INTERVAL": str(FAST_POLL_MS)},
+            {"thread_count": defaults["thread_count"], "poll_ms": FAST_POLL_MS},
+        ),
         "anchor": lambda: worker_client(
             "anchor",
             "SDK defaults",
@@ -228,7 +240,7 @@ def clients_for(
         ),
     }
     chosen = [made[name]() for name in CLIENTS_BY_WORKLOAD[workload.name] if name in args.clients]
-    if workload.name in ("noop", "io"):
+    if workload.name in ("noop", "io", "async"):
         for name, env in args.extra:
             settings = {key.removeprefix("CONDUCTOR_WORKER_ALL_").lower(): value for key, value in env.items()}
             chosen.append(worker_client(name, "tuning candidate", baked, api, {**paused, **env}, settings))
