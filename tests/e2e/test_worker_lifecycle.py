@@ -102,7 +102,12 @@ def attempts(conductor: ConductorServer, workflow_ids: list[str]) -> dict[str, l
 
 
 @pytest.mark.parametrize("task", [SLOW_TASK, SLOW_ASYNC_TASK], ids=["sync", "async"])
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    ("signum", "poll_ms"),
+    [(signal.SIGTERM, None), (signal.SIGINT, None), (signal.SIGTERM, 10)],
+    # A poll interval below the server's 100 ms hold beat: polls without a hold, answered at once.
+    ids=["SIGTERM", "SIGINT", "SIGTERM-unheld-polls"],
+)
 def test_a_signal_drains_the_tasks_in_flight_and_loses_none(
     project: BakedProject,
     conductor: ConductorServer,
@@ -110,8 +115,10 @@ def test_a_signal_drains_the_tasks_in_flight_and_loses_none(
     workers: list[WorkerProcess],
     task: str,
     signum: signal.Signals,
+    poll_ms: int | None,
 ) -> None:
-    process = start(project, workers, health_env, f"drain-{task}-{signum.name}.log")
+    env = {**health_env, **({"CONDUCTOR_WORKER_ALL_POLL_INTERVAL": str(poll_ms)} if poll_ms else {})}
+    process = start(project, workers, env, f"drain-{task}-{signum.name}-{poll_ms}.log")
     capacity = THREADS_OF[task]
     ids = [conductor.start_workflow(WORKFLOW_OF[task], {"seconds": 3.0, "n": n}) for n in range(min(capacity, 8) + 3)]
     busy = wait_until_in_progress(conductor, ids, min(capacity, 8))
@@ -124,7 +131,7 @@ def test_a_signal_drains_the_tasks_in_flight_and_loses_none(
     done = {str(t["taskId"]): t["status"] for t in tasks_of(conductor, ids)}
     assert {done[task_id] for task_id in busy} == {"COMPLETED"}, done
 
-    start(project, workers, health_env, f"drain-{task}-{signum.name}-restart.log")
+    start(project, workers, env, f"drain-{task}-{signum.name}-{poll_ms}-restart.log")
     statuses = conductor.wait_for(ids, timeout=90)
     assert set(statuses.values()) == {"COMPLETED"}, statuses
     # Nothing was abandoned and re-queued by a timeout: each workflow ran its task exactly once.

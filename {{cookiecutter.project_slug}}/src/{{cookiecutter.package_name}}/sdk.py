@@ -4,7 +4,8 @@ Every SDK name the runtime uses is imported here, and `tests/test_sdk_contract.p
 them, so an SDK upgrade that moves or changes one fails `make check` by name instead of silently
 breaking the drain. Only public surfaces are used:
 - `Configuration` and `AuthenticationSettings`, the client configuration (server URL, access key);
-- `Worker` objects from `get_registered_workers()`, and their `paused` flag;
+- `Worker` objects from `get_registered_workers()`, their `paused` flag and their poll interval
+  (`get_polling_interval_in_seconds()`, once the SDK has applied the CONDUCTOR_WORKER_* settings);
 - `TaskRunner` (exported) and `AsyncTaskRunner` (public class, but not exported at the top level:
   imported from its module), built with their public constructors;
 - the runners' `task_client` / `async_task_client` attribute, through which every poll, every result
