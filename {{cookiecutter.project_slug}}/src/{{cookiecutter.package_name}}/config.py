@@ -156,7 +156,12 @@ def _check_worker_properties(env: Mapping[str, str]) -> None:
         value = env[name].strip()
         if not value:
             continue
-        if prop in {"THREAD_COUNT", "POLL_INTERVAL", "POLLING_INTERVAL", "POLL_TIMEOUT"}:
+        if prop == "POLL_TIMEOUT":
+            raise ConfigError(
+                f"{name} has no effect: the SDK always asks the server to hold a poll for 100 ms; "
+                "a POLL_INTERVAL below 100 polls without the hold"
+            )
+        if prop in {"THREAD_COUNT", "POLL_INTERVAL", "POLLING_INTERVAL"}:
             if not value.isdigit() or int(value) < 1:
                 raise ConfigError(f"{name} must be a whole number >= 1 (got {value!r})")
         elif prop == "DOMAIN" and not _DOMAIN.match(value):
