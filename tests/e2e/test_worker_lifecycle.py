@@ -118,7 +118,8 @@ def test_a_signal_drains_the_tasks_in_flight_and_loses_none(
     poll_ms: int | None,
 ) -> None:
     env = {**health_env, **({"CONDUCTOR_WORKER_ALL_POLL_INTERVAL": str(poll_ms)} if poll_ms else {})}
-    process = start(project, workers, env, f"drain-{task}-{signum.name}-{poll_ms}.log")
+    label = f"{task}-{signum.name}" + (f"-poll{poll_ms}" if poll_ms else "")
+    process = start(project, workers, env, f"drain-{label}.log")
     capacity = THREADS_OF[task]
     ids = [conductor.start_workflow(WORKFLOW_OF[task], {"seconds": 3.0, "n": n}) for n in range(min(capacity, 8) + 3)]
     busy = wait_until_in_progress(conductor, ids, min(capacity, 8))
@@ -131,7 +132,7 @@ def test_a_signal_drains_the_tasks_in_flight_and_loses_none(
     done = {str(t["taskId"]): t["status"] for t in tasks_of(conductor, ids)}
     assert {done[task_id] for task_id in busy} == {"COMPLETED"}, done
 
-    start(project, workers, env, f"drain-{task}-{signum.name}-{poll_ms}-restart.log")
+    start(project, workers, env, f"drain-{label}-restart.log")
     statuses = conductor.wait_for(ids, timeout=90)
     assert set(statuses.values()) == {"COMPLETED"}, statuses
     # Nothing was abandoned and re-queued by a timeout: each workflow ran its task exactly once.

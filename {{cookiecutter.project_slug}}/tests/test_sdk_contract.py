@@ -10,6 +10,7 @@ One import is not a top-level export: `AsyncTaskRunner`, from `conductor.client.
 import asyncio
 import inspect
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ from {{ cookiecutter.package_name }}.worker_host import WorkerHost
 SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
 KINDS = (SYNC_TASK, ASYNC_TASK)
 FAST_SYNC_TASK, FAST_ASYNC_TASK = "contract_fast_sync_task", "contract_fast_async_task"
+# Given a 10 ms poll interval through the environment (the SDK then changes the registered worker).
+ENV_SYNC_TASK, ENV_ASYNC_TASK = "contract_env_sync_task", "contract_env_async_task"
 # Tasks with `hold` run until this is set: still running when the drain starts, however slow the machine.
 RELEASE = threading.Event()
 
@@ -64,6 +67,24 @@ def fast_sync_worker() -> dict[str, bool]:
 @worker_task(task_definition_name=FAST_ASYNC_TASK, poll_interval_millis=10)
 async def fast_async_worker() -> dict[str, bool]:
     return {}
+
+
+@worker_task(task_definition_name=ENV_SYNC_TASK)
+def env_sync_worker() -> dict[str, bool]:
+    return {}
+
+
+@worker_task(task_definition_name=ENV_ASYNC_TASK)
+async def env_async_worker() -> dict[str, bool]:
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def no_worker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK reads CONDUCTOR_WORKER_* settings from the environment: none from the shell running the tests."""
+    for name in os.environ:
+        if name.startswith("CONDUCTOR_WORKER_"):
+            monkeypatch.delenv(name)
 
 
 def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
@@ -227,14 +248,23 @@ def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_i
     assert all("timeout=100" in poll for poll in polls), "the runners ask the server to hold their polls"
 
 
-def test_a_worker_polling_faster_than_the_servers_beat_asks_without_the_hold(stand_in: StandIn, tmp_path: Path) -> None:
+@pytest.mark.parametrize("given_by", ["decorator", "environment"])
+def test_a_worker_polling_faster_than_the_servers_beat_asks_without_the_hold(
+    stand_in: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given_by: str
+) -> None:
+    if given_by == "decorator":
+        functions, names = [fast_sync_worker, fast_async_worker], {FAST_SYNC_TASK, FAST_ASYNC_TASK}
+    else:
+        functions, names = [env_sync_worker, env_async_worker], {ENV_SYNC_TASK, ENV_ASYNC_TASK}
+        for name in names:
+            monkeypatch.setenv(f"CONDUCTOR_WORKER_{name.upper()}_POLL_INTERVAL", "10")
     url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
     settings = replace(Settings(), server_url=url, health_dir=tmp_path)
-    host = WorkerHost(settings, 0, sdk.workers_for([fast_sync_worker, fast_async_worker]), None)
+    host = WorkerHost(settings, 0, sdk.workers_for(functions), None)
     host.start()
     deadline = time.monotonic() + 20
     polled: set[str] = set()
-    while polled != {FAST_SYNC_TASK, FAST_ASYNC_TASK}:
+    while polled != names:
         assert time.monotonic() < deadline, stand_in.seen()
         time.sleep(0.01)
         polled = {path.split("?")[0].rsplit("/", 1)[-1] for what, path in stand_in.seen() if what == "poll"}

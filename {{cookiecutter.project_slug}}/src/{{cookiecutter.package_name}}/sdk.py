@@ -179,7 +179,7 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
         self, worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
     ):
         self.ledger = ledger
-        self.polled_worker = worker
+        self.polled_worker = worker  # our own reference: the runner's `worker` attribute is the SDK's business
         self._counting_client: CountingAsyncTaskClient | None = None
         super().__init__(worker, configuration, metrics_settings, listeners)
 

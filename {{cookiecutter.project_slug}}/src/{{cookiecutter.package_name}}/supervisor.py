@@ -277,7 +277,7 @@ class Supervisor:
                 log.error("%s abandoned running tasks at the end of the grace (named above)", slot.label)
             elif status > 0 and slot.serving:  # one that never served printed why itself
                 log.error("%s exited with %s while draining", slot.label, _describe(status))
-            clean = clean and status == 0
+            clean = clean and status == DRAINED
         return clean
 
 
