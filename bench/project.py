@@ -22,7 +22,7 @@ IO_SLEEP_MS = 50
 ASYNC_SLEEP_MS = 200
 # An async worker's thread_count is how many of its tasks wait at once in one event loop. The generated
 # README's rule (tasks/s x task seconds x 1.5) gives ~50 for 200 ms tasks at the ~150 tasks/s this server
-# reaches; the SDK keeps 50 connections per worker alive, and 100 or 200 in flight drained 10-20 % slower.
+# reaches, and 100 or 200 in flight drained 10-20 % slower in tuning drains (docs/sizing.md).
 ASYNC_CONCURRENCY = 50
 
 
