@@ -82,7 +82,7 @@ async def env_async_worker() -> dict[str, bool]:
 @pytest.fixture(autouse=True)
 def no_worker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK reads CONDUCTOR_WORKER_* settings from the environment: none from the shell running the tests."""
-    for name in os.environ:
+    for name in list(os.environ):
         if name.startswith("CONDUCTOR_WORKER_"):
             monkeypatch.delenv(name)
 
@@ -154,8 +154,7 @@ class TaskEndpoints(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.record("poll", self.path)
-        task_type = self.path.split("?")[0].rsplit("/", 1)[-1]
-        batch = self.server.batches.pop(task_type, [])
+        batch = self.server.batches.pop(polled_type(self.path), [])
         self._send(200, batch)
 
     def do_POST(self) -> None:
@@ -203,10 +202,22 @@ class StandIn(ThreadingHTTPServer):
         with self.lock:
             return list(self.requests)
 
+    def polls(self) -> list[tuple[str, list[str]]]:
+        """Every poll so far: its task type, and the `name=value` pairs of its query string."""
+        return [(polled_type(path), path.partition("?")[2].split("&")) for what, path in self.seen() if what == "poll"]
 
-def query(path: str) -> list[str]:
-    """The `name=value` pairs of a request's query string."""
-    return path.partition("?")[2].split("&")
+    def serve(self, tmp_path: Path, functions: list[Any]) -> WorkerHost:
+        """A worker host for these workers, polling this stand-in."""
+        url = f"http://127.0.0.1:{self.server_address[1]}/api"
+        settings = replace(Settings(), server_url=url, health_dir=tmp_path)
+        host = WorkerHost(settings, 0, sdk.workers_for(functions), None)
+        host.start()
+        return host
+
+
+def polled_type(path: str) -> str:
+    """The task type of a `GET /tasks/poll/batch/{type}?...` request."""
+    return path.partition("?")[0].rsplit("/", 1)[-1]
 
 
 @pytest.fixture
@@ -219,11 +230,8 @@ def stand_in() -> Iterator[StandIn]:
 
 
 def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_in: StandIn, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
-    settings = replace(Settings(), server_url=url, health_dir=tmp_path)
     RELEASE.clear()
-    host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, async_worker]), None)
-    host.start()
+    host = stand_in.serve(tmp_path, [sync_worker, async_worker])
     deadline = time.monotonic() + 20
     # Wait until each runner's first result has been answered with its next task, which is running now.
     while sum(what == "next" for what, _ in stand_in.seen()) < len(KINDS):
@@ -243,9 +251,9 @@ def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_i
     for kind in KINDS:
         # The next task handed out before the drain ran; its result went to the v1 update (no next task).
         assert ("/api/tasks", f"{kind}-next") in during_drain
-    polls = [query(path) for what, path in stand_in.seen() if what == "poll"]
+    polls = stand_in.polls()
     assert polls
-    assert all("timeout=100" in poll for poll in polls), "the runners ask the server to hold their polls"
+    assert all("timeout=100" in query for _, query in polls), "the runners ask the server to hold their polls"
 
 
 @pytest.mark.parametrize("given_by", ["decorator", "environment"])
@@ -258,16 +266,13 @@ def test_a_worker_polling_faster_than_the_servers_beat_asks_without_the_hold(
         functions, names = [env_sync_worker, env_async_worker], {ENV_SYNC_TASK, ENV_ASYNC_TASK}
         for name in names:
             monkeypatch.setenv(f"CONDUCTOR_WORKER_{name.upper()}_POLL_INTERVAL", "10")
-    url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
-    settings = replace(Settings(), server_url=url, health_dir=tmp_path)
-    host = WorkerHost(settings, 0, sdk.workers_for(functions), None)
-    host.start()
+    host = stand_in.serve(tmp_path, functions)
     deadline = time.monotonic() + 20
     polled: set[str] = set()
     while polled != names:
         assert time.monotonic() < deadline, stand_in.seen()
         time.sleep(0.01)
-        polled = {path.split("?")[0].rsplit("/", 1)[-1] for what, path in stand_in.seen() if what == "poll"}
+        polled = {task_type for task_type, _ in stand_in.polls()}
     assert host.drain(grace_seconds=20) == DRAINED
-    polls = [query(path) for what, path in stand_in.seen() if what == "poll"]
-    assert all("timeout=0" in poll for poll in polls), polls
+    polls = stand_in.polls()
+    assert all("timeout=0" in query for _, query in polls), polls
