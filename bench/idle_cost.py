@@ -5,9 +5,9 @@
 
 Bakes the default project, registers it, and for each poll interval runs its `worker` command with
 `CONDUCTOR_WORKER_ALL_POLL_INTERVAL` set and nothing queued. After a settling pause it counts the polls
-the SDK recorded (`task_poll_total` on the worker's `/metrics`) and the CPU time of the worker's process
-tree and of the server's JVM over `--seconds`, and prints a markdown table. Below 100 ms the generated
-runtime polls without the server's hold (`sdk.py`), so each poll answers at once.
+the SDK recorded (`task_poll_total` on the worker's `/metrics`) and, from the benchmark's sampler, the CPU
+time of the worker's process tree and of the server's JVM over `--seconds`, and prints a markdown table.
+Below 100 ms the generated runtime polls without the server's hold (`sdk.py`), so each poll answers at once.
 """
 
 import argparse
@@ -19,9 +19,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psutil
-
-from bench.sampling import listening_pid
+from bench.sampling import TreeSampler, listening_pid
 from harness.baked_project import BakedProject, bake_for_server
 from harness.conductor_server import ConductorServer, free_port
 
@@ -34,20 +32,7 @@ def _polls(metrics_url: str) -> float:
         return sum(float(value) for value in POLLS.findall(response.read().decode()))
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
-
-
-def measure(
-    project: BakedProject, api: str, server: psutil.Process, interval_ms: int, seconds: float
-) -> dict[str, float]:
+def measure(project: BakedProject, api: str, server_pid: int, interval_ms: int, seconds: float) -> dict[str, float]:
     port = free_port()
     env = {
         "CONDUCTOR_SERVER_URL": api,
@@ -56,22 +41,26 @@ def measure(
         "WORKER_HEALTH_DIR": str(project.path / f"health-{interval_ms}"),
     }
     worker = project.start_worker(env=env, log_name=f"idle-{interval_ms}.log")
+    sampler = TreeSampler(worker.process.pid, server_pid)
+    sampler.start()
     try:
         time.sleep(SETTLE_SECONDS)
-        root = psutil.Process(worker.process.pid)
-        tree = [root, *root.children(recursive=True)]
         metrics = f"http://127.0.0.1:{port}/metrics"
-        polls, cpu, server_cpu, began = _polls(metrics), _cpu_seconds(tree), _cpu_seconds([server]), time.monotonic()
+        polls, began = _polls(metrics), time.time()
         time.sleep(seconds)
-        wall = time.monotonic() - began
-        return {
-            "interval_ms": interval_ms,
-            "polls_per_s": (_polls(metrics) - polls) / wall,
-            "worker_cores": (_cpu_seconds(tree) - cpu) / wall,
-            "server_cores": (_cpu_seconds([server]) - server_cpu) / wall,
-        }
+        polls, ended = _polls(metrics) - polls, time.time()
     finally:
+        sampler.stop()
         assert worker.stop() == 0, worker.log()
+    window = sampler.cpu_between(began, ended)
+    if window is None or window.server_s is None:
+        raise SystemExit("the CPU samples do not cover the measured window")
+    return {
+        "interval_ms": interval_ms,
+        "polls_per_s": polls / (ended - began),
+        "worker_cores": window.client_s / window.wall_s,
+        "server_cores": window.server_s / window.wall_s,
+    }
 
 
 def table(rows: list[dict[str, float]]) -> str:
@@ -94,8 +83,7 @@ def run(api: str, intervals: list[int], seconds: float) -> str:
         raise SystemExit(f"no process on this machine listens at {api}: the server's CPU cannot be read")
     with tempfile.TemporaryDirectory(prefix="idle-cost-") as directory:
         project = bake_for_server(Path(directory), api)
-        server = psutil.Process(server_pid)
-        return table([measure(project, api, server, interval, seconds) for interval in intervals])
+        return table([measure(project, api, server_pid, interval, seconds) for interval in intervals])
 
 
 def main(argv: list[str] | None = None) -> int:
