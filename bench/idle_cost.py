@@ -11,25 +11,23 @@ Below 100 ms the generated runtime polls without the server's hold (`sdk.py`), s
 """
 
 import argparse
-import re
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.sampling import TreeSampler, listening_pid
 from harness.baked_project import BakedProject, bake_for_server
 from harness.conductor_server import ConductorServer, free_port
+from harness.metrics_scrape import samples, scrape
 
 SETTLE_SECONDS = 5.0
-POLLS = re.compile(r"^task_poll_total\{[^}]*\} ([0-9.e+]+)$", re.MULTILINE)
 
 
-def _polls(metrics_url: str) -> float:
-    with urllib.request.urlopen(metrics_url, timeout=10) as response:
-        return sum(float(value) for value in POLLS.findall(response.read().decode()))
+def _polls(metrics_port: int) -> float:
+    """Every poll the worker's SDK has counted so far, over all its task types."""
+    return sum(value for name, _, value in samples(scrape(metrics_port)) if name == "task_poll_total")
 
 
 def measure(project: BakedProject, api: str, server_pid: int, interval_ms: int, seconds: float) -> dict[str, float]:
@@ -45,10 +43,9 @@ def measure(project: BakedProject, api: str, server_pid: int, interval_ms: int, 
     sampler.start()
     try:
         time.sleep(SETTLE_SECONDS)
-        metrics = f"http://127.0.0.1:{port}/metrics"
-        polls, began = _polls(metrics), time.time()
+        polls, began = _polls(port), time.time()
         time.sleep(seconds)
-        polls, ended = _polls(metrics) - polls, time.time()
+        polls, ended = _polls(port) - polls, time.time()
     finally:
         sampler.stop()
         assert worker.stop() == 0, worker.log()
