@@ -1,1 +1,1 @@
-"""A Conductor worker: workers, configuration, definitions and the commands that run them."""
+"""The team's Conductor workers (`workers/`) and their task and workflow definitions (`definitions/`)."""

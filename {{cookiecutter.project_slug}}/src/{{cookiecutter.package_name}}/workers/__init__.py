@@ -1,4 +1,4 @@
-"""The workers this project serves: business logic only, one module per worker.
+"""The workers this project serves: business logic only, one module per worker, named after its task.
 
 `WORKERS` is the one list of them: the `worker` command serves exactly these, `doctor` and the tests
 check them against the definitions. A worker module that is not listed here is never served.
@@ -12,8 +12,8 @@ so the same input must give the same result and any side effect must be safe to 
 Retries and timeouts belong to the task definition on the server, not to this code.
 """
 
-from .invoice_total import compute_invoice_total
+from .{{ cookiecutter.task_definition_name }} import {{ cookiecutter.task_definition_name }}
 
 WORKERS = [
-    compute_invoice_total,
+    {{ cookiecutter.task_definition_name }},
 ]

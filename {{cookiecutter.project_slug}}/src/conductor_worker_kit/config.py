@@ -18,7 +18,6 @@ DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
 # Above the SDK's longest wait between failed polls (120 s), so `health` stays healthy while a worker
 # rides out a server outage; a worker process that stops polling altogether is caught after this long.
 DEFAULT_HEALTH_MAX_AGE_SECONDS = 150.0
-DEFAULT_METRICS_PORT: int | None = {{ 9100 if cookiecutter.metrics else None }}
 DEFAULT_WORKER_PROCESSES = 1
 MAX_WORKER_PROCESSES = 64
 
@@ -66,7 +65,7 @@ class Settings:
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS
     health_dir: Path = Path(tempfile.gettempdir()) / "conductor-worker-health"
     health_max_age_seconds: float = DEFAULT_HEALTH_MAX_AGE_SECONDS
-    metrics_port: int | None = DEFAULT_METRICS_PORT
+    metrics_port: int | None = None  # WORKER_METRICS_PORT; unset or empty: no /metrics
 
     @property
     def has_credentials(self) -> bool:
@@ -205,7 +204,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     log_level = _optional(env, "CONDUCTOR_LOG_LEVEL")
     if log_level is not None and log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"CONDUCTOR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))} (got {log_level!r})")
-    metrics_port = env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT or "")).strip()
+    metrics_port = env.get("WORKER_METRICS_PORT", "").strip()
     if metrics_port and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
         raise ConfigError(
             f"WORKER_METRICS_PORT must be a port number 1-65535, or empty to turn metrics off (got {metrics_port!r})"

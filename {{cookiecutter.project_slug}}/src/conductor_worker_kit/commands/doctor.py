@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings, unknown_task_variables
+from ..config import Settings, unknown_task_variables
+from ..project import Project
 from .definitions import task_definitions, workflow_definitions
-from .server import IDENTITY_PROBE_TASK, ConductorServer, ServerError, server_message
+from ..conductor_client import IDENTITY_PROBE_TASK, ConductorClient, ServerError, server_message
 
 # A poll on a domain no task uses shows whether the key may poll, without taking a real task.
 PROBE_DOMAIN = "doctor-permission-probe"
@@ -32,7 +33,7 @@ class Check:
 Result = tuple[bool, str]
 
 
-def _reachable(server: ConductorServer) -> Result:
+def _reachable(server: ConductorClient) -> Result:
     server.check_is_conductor()
     return True, f"a Conductor API answers at {server.settings.server_url}"
 
@@ -44,7 +45,7 @@ def _worker_settings(served: list[str]) -> Result:
     return True, "every CONDUCTOR_WORKER_<TASK>_* variable names a task the worker serves"
 
 
-def _credentials(server: ConductorServer, probe_task: str) -> Result:
+def _credentials(server: ConductorClient, probe_task: str) -> Result:
     if server.settings.has_credentials:
         response = server.fetch_token()
         if response.status_code == 200:
@@ -62,7 +63,7 @@ def _credentials(server: ConductorServer, probe_task: str) -> Result:
     return True, "none set, and the server needs none (open mode)"
 
 
-def _task_registered(server: ConductorServer, task: str, defined: list[str]) -> Result:
+def _task_registered(server: ConductorClient, task: str, defined: list[str]) -> Result:
     response = server.request("GET", f"/metadata/taskdefs/{task}", allow=(403, 404))
     if response.status_code == 200 and response.content:
         return True, "the server has a definition under the name the worker serves"
@@ -78,10 +79,11 @@ def _task_registered(server: ConductorServer, task: str, defined: list[str]) -> 
     return False, f"the worker serves {task!r}, but the server has no definition of it: run `register`"
 
 
-def _workflows_served(server: ConductorServer, served: list[str]) -> Result:
+def _workflows_served(server: ConductorClient, project: Project, served: list[str]) -> Result:
     """Every worker task of the project's workflows, as the server has them, is one the worker serves."""
     problems = []
-    for workflow in workflow_definitions():
+    workflows = workflow_definitions(project)
+    for workflow in workflows:
         name, version = workflow["name"], workflow.get("version", 1)
         response = server.request("GET", f"/metadata/workflow/{name}", params={"version": version}, allow=(403, 404))
         if response.status_code != 200 or not response.content:
@@ -95,7 +97,7 @@ def _workflows_served(server: ConductorServer, served: list[str]) -> Result:
                 )
     if problems:
         return False, "; ".join(problems)
-    return True, f"every worker task of {', '.join(w['name'] for w in workflow_definitions())} is served here"
+    return True, f"every worker task of {', '.join(w['name'] for w in workflows)} is served here"
 
 
 def _simple_tasks(tasks: list[dict[str, Any]]) -> Iterator[str]:
@@ -109,7 +111,7 @@ def _simple_tasks(tasks: list[dict[str, Any]]) -> Iterator[str]:
             yield from _simple_tasks(branch)
 
 
-def _pending_by_domain(server: ConductorServer, task: str) -> dict[str | None, int]:
+def _pending_by_domain(server: ConductorClient, task: str) -> dict[str | None, int]:
     response = server.request("GET", "/tasks/queue/all", allow=(403, 404, 405))
     if response.status_code != 200:
         return {}
@@ -121,7 +123,7 @@ def _pending_by_domain(server: ConductorServer, task: str) -> dict[str | None, i
     return pending
 
 
-def _polled_domains(server: ConductorServer, task: str) -> set[str | None]:
+def _polled_domains(server: ConductorClient, task: str) -> set[str | None]:
     response = server.request("GET", "/tasks/queue/polldata", params={"taskType": task}, allow=(403, 404))
     if response.status_code != 200:
         return set()
@@ -137,7 +139,7 @@ def _label(domain: str | None) -> str:
     return f"domain '{domain}'" if domain else "no domain"
 
 
-def _domains(server: ConductorServer, task: str, worker_domain: str | None) -> Result:
+def _domains(server: ConductorClient, task: str, worker_domain: str | None) -> Result:
     pending = _pending_by_domain(server, task)
     polled = _polled_domains(server, task)
     stranded = {domain: count for domain, count in pending.items() if domain not in polled}
@@ -154,7 +156,7 @@ def _domains(server: ConductorServer, task: str, worker_domain: str | None) -> R
     return True, f"worker polls {_label(worker_domain)}; recent polls: {polled_text}; nothing stranded"
 
 
-def _may_poll(server: ConductorServer, task: str) -> Result:
+def _may_poll(server: ConductorClient, task: str) -> Result:
     response = server.request(
         "GET",
         f"/tasks/poll/batch/{task}",
@@ -178,22 +180,22 @@ def _check(name: str, check: Callable[..., Result], *args: object) -> Check:
     return Check(name, ok, detail)
 
 
-def _served_tasks() -> tuple[list[str], Check]:
+def _served_tasks(project: Project) -> tuple[list[str], Check]:
     """The task names the `worker` command would serve, loaded as it loads them."""
-    from .registry import served_task_names
+    from ..runtime.sdk_adapter import served_task_names
 
     try:
-        names = served_task_names()
+        names = served_task_names(project)
     except (ImportError, ValueError) as error:  # a worker module that does not load, or is not a worker
         return [], Check("workers served", False, f"{type(error).__name__}: {error}")
     if not names:
-        return [], Check("workers served", False, f"WORKERS in {__package__}.workers lists no worker")
+        return [], Check("workers served", False, f"WORKERS in {project.package}.workers lists no worker")
     return names, Check("workers served", True, ", ".join(names))
 
 
-def run_checks(settings: Settings) -> Iterator[Check]:
+def run_checks(settings: Settings, project: Project) -> Iterator[Check]:
     """Each check in the order a person would debug; later checks need the earlier ones to pass."""
-    with ConductorServer(settings) as server:
+    with ConductorClient(settings) as server:
         for first in (
             _check("server reachable", _reachable, server),
             _check("credentials", _credentials, server, IDENTITY_PROBE_TASK),
@@ -201,14 +203,14 @@ def run_checks(settings: Settings) -> Iterator[Check]:
             yield first
             if not first.ok:
                 return
-        tasks, served = _served_tasks()
+        tasks, served = _served_tasks(project)
         yield served
         if not served.ok:
             return
         yield _check("worker settings", _worker_settings, tasks)
-        defined = [task["name"] for task in task_definitions()]
+        defined = [task["name"] for task in task_definitions(project)]
         for task in tasks:
             yield _check(f"task definition {task}", _task_registered, server, task, defined)
             yield _check(f"poll permission {task}", _may_poll, server, task)
             yield _check(f"domain of {task}", _domains, server, task, settings.worker_domain)
-        yield _check("workflows", _workflows_served, server, tasks)
+        yield _check("workflows", _workflows_served, server, project, tasks)

@@ -31,7 +31,8 @@ from conductor.client.configuration.settings.metrics_settings import MetricsSett
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 
-from .config import Settings
+from ..config import Settings
+from ..project import Project
 from .task_ledger import HeldTask, TaskLedger
 
 __all__ = [
@@ -203,3 +204,15 @@ def build_runner(
     runner = TaskRunner(worker, configuration, metrics_settings, listeners)
     runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, worker)
     return runner
+
+
+def served_workers(project: Project) -> list[Any]:
+    """The SDK `Worker` objects for the project's `WORKERS`, in list order; ValueError if one is not decorated.
+
+    The `@worker_task` decorator records each function in the SDK's registry when its module is imported;
+    only the ones listed in `WORKERS` are served, whatever else an import may have decorated."""
+    return workers_for(project.worker_functions())
+
+
+def served_task_names(project: Project) -> list[str]:
+    return [worker.get_task_definition_name() for worker in served_workers(project)]

@@ -12,13 +12,9 @@ from typing import Any
 
 import httpx
 
-from .server import ConductorServer, ServerError, server_message
+from ..project import Project
+from ..conductor_client import ConductorClient, ServerError, server_message
 
-DEFINITIONS_DIR = Path(__file__).parent / "definitions"
-TASKS_DIR = DEFINITIONS_DIR / "tasks"
-WORKFLOWS_DIR = DEFINITIONS_DIR / "workflows"
-# What every task definition starts from; a task's own JSON overrides any of it.
-TASK_DEFAULTS_FILE = DEFINITIONS_DIR / "task-defaults.json"
 INPUT_SUFFIX = ".input.json"  # `<workflow>.input.json`: the input `run-workflow` starts it with
 
 Definition = dict[str, Any]
@@ -76,27 +72,27 @@ def _display(path: Path) -> str:
 
 
 def definition_files(folder: Path) -> list[tuple[Path, Definition]]:
-    """Each definition file in `folder` (TASKS_DIR or WORKFLOWS_DIR) with its JSON, as written."""
+    """Each definition file in `folder` (a project's tasks_dir or workflows_dir) with its JSON, as written."""
     paths = sorted(folder.glob("*.json"))
     return [(path, json.loads(path.read_text())) for path in paths if not path.name.endswith(INPUT_SUFFIX)]
 
 
-def _task_files() -> list[tuple[Path, Definition]]:
-    defaults: Definition = json.loads(TASK_DEFAULTS_FILE.read_text())
-    return [(path, {**defaults, **task}) for path, task in definition_files(TASKS_DIR)]
+def _task_files(project: Project) -> list[tuple[Path, Definition]]:
+    defaults: Definition = json.loads(project.task_defaults_file.read_text())
+    return [(path, {**defaults, **task}) for path, task in definition_files(project.tasks_dir)]
 
 
-def task_definitions() -> list[Definition]:
+def task_definitions(project: Project) -> list[Definition]:
     """Each task definition as `register` sends it: the task defaults, overridden by the task's file."""
-    return [task for _, task in _task_files()]
+    return [task for _, task in _task_files(project)]
 
 
-def workflow_definitions() -> list[Definition]:
-    return [workflow for _, workflow in definition_files(WORKFLOWS_DIR)]
+def workflow_definitions(project: Project) -> list[Definition]:
+    return [workflow for _, workflow in definition_files(project.workflows_dir)]
 
 
-def example_input(workflow_name: str) -> dict[str, Any]:
-    path = WORKFLOWS_DIR / f"{workflow_name}{INPUT_SUFFIX}"
+def example_input(project: Project, workflow_name: str) -> dict[str, Any]:
+    path = project.workflows_dir / f"{workflow_name}{INPUT_SUFFIX}"
     data: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     return data
 
@@ -184,7 +180,7 @@ def _refusal(path: Path, what: str, response: httpx.Response) -> ServerError:
     )
 
 
-def _upsert_task(server: ConductorServer, path: Path, task: Definition) -> str:
+def _upsert_task(server: ConductorClient, path: Path, task: Definition) -> str:
     name = task["name"]
     current = server.request("GET", f"/metadata/taskdefs/{name}", allow=(404,))
     existed = current.status_code != 404 and bool(current.content)
@@ -201,7 +197,7 @@ def _upsert_task(server: ConductorServer, path: Path, task: Definition) -> str:
     return f"{'updated' if existed else 'created'} task definition {name}"
 
 
-def _upsert_workflow(server: ConductorServer, path: Path, workflow: Definition) -> str:
+def _upsert_workflow(server: ConductorClient, path: Path, workflow: Definition) -> str:
     name, version = workflow["name"], workflow.get("version", 1)
     current = server.request("GET", f"/metadata/workflow/{name}", params={"version": version}, allow=(404,))
     existed = current.status_code != 404 and bool(current.content)
@@ -219,10 +215,10 @@ def _upsert_workflow(server: ConductorServer, path: Path, workflow: Definition) 
     return f"{'updated' if existed else 'created'} workflow {name} v{version}"
 
 
-def register(server: ConductorServer) -> Iterator[str]:
+def register(server: ConductorClient, project: Project) -> Iterator[str]:
     """Make the server's definitions equal the files, one line each; task definitions first, since
     workflows use them. A refused definition stops it: the ones after it are not sent."""
-    for path, task in _task_files():
+    for path, task in _task_files(project):
         yield _upsert_task(server, path, task)
-    for path, workflow in definition_files(WORKFLOWS_DIR):
+    for path, workflow in definition_files(project.workflows_dir):
         yield _upsert_workflow(server, path, workflow)

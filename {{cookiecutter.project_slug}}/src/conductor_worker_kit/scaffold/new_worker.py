@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .definitions import (
+from ..commands.definitions import (
     INPUT_SUFFIX,
     TASK_DEFAULTS_FILE,
     TASK_FIELDS,
@@ -474,7 +474,7 @@ def _names_bound_in(path: Path) -> set[str]:
 
 
 def _served_task_names() -> list[str]:
-    from .registry import served_task_names
+    from ..runtime.sdk_adapter import served_task_names
 
     try:
         return served_task_names()
@@ -681,7 +681,7 @@ def definition_with_schemas(plan: Plan) -> dict[str, Any]:
     import importlib
 
     from .schemas import schema_def
-    from .workers.typed_io import agrees, io_types
+    from ..typed_io import agrees, io_types
 
     module = importlib.import_module(f"{PACKAGE}.workers.{plan.name}")
     types = io_types(getattr(module, plan.name))

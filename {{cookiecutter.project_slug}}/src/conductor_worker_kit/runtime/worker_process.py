@@ -1,7 +1,7 @@
 """One worker process: the SDK's runner for each worker it serves, each on a thread of its own (all
 `async def` workers share one event loop), and the drain on SIGTERM/SIGINT.
 
-Forked by the `worker` command (`supervisor.py`), which runs `run`: it is not a command of its own.
+Forked by the `worker` command (supervisor.py), which runs `run`: it is not a command of its own.
 Once the SDK is loaded, it waits until the command writes GO to its gate (the server check has
 passed), then writes one JSON line per event to a pipe the command reads: the plan, that it serves.
 
@@ -26,10 +26,11 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from . import health
-from .config import ConfigError, Settings, load_process_layout
+from ..config import ConfigError, Settings, load_process_layout
+from ..project import Project
+from . import run_state
+from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
 from .stop_request import StopRequest
-from .supervisor import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO
 from .task_ledger import TaskLedger
 
 BEAT_EVERY_SECONDS = 1.0
@@ -56,7 +57,7 @@ class HostEvents:
         now = time.monotonic()
         if now - self.last_beat.get(event.task_type, -math.inf) >= self.beat_every:
             self.last_beat[event.task_type] = now
-            health.beat(self.health_dir, self.slot, event.task_type)
+            run_state.beat(self.health_dir, self.slot, event.task_type)
 
     # A failed poll shows the loop alive and retrying; a busy worker polls less but finishes tasks.
     on_poll_failure = on_task_execution_completed = on_task_execution_failure = on_poll_completed
@@ -67,7 +68,7 @@ class HostEvents:
 
 class WorkerHost:
     def __init__(self, settings: Settings, slot: int, workers: list[Any], metrics_dir: str | None) -> None:
-        from . import sdk  # slow: the SDK, after the signal handlers are in place
+        from . import sdk_adapter as sdk  # slow: the SDK, after the signal handlers are in place
 
         self.ledger = TaskLedger()
         self.workers = workers
@@ -150,19 +151,14 @@ def serve_metrics(port: int, directory: str) -> None:
         raise ConfigError(f"WORKER_METRICS_PORT {port} cannot be served: {error.strerror}") from None
 
 
-def _report(pipe: IO[str], **message: object) -> None:
-    pipe.write(json.dumps(message) + "\n")
-    pipe.flush()
-
-
-def _my_workers(tasks: list[str] | None) -> tuple[list[Any], list[list[str]] | None]:
+def _my_workers(project: Project, tasks: list[str] | None) -> tuple[list[Any], list[list[str]] | None]:
     """The workers this process serves (`tasks`), and the plan for all processes if this one makes it."""
     from .process_plan import plan_processes
-    from .registry import served_workers
+    from .sdk_adapter import served_workers
 
-    workers = {worker.get_task_definition_name(): worker for worker in served_workers()}
+    workers = {worker.get_task_definition_name(): worker for worker in served_workers(project)}
     if not workers:
-        raise NothingToServe(f"no worker listed in {__package__}.workers.WORKERS: nothing to serve")
+        raise NothingToServe(f"no worker listed in {project.package}.workers.WORKERS: nothing to serve")
     if tasks is not None:
         return [workers[name] for name in tasks], None
     plan = plan_processes(list(workers), load_process_layout())
@@ -181,13 +177,14 @@ def _wait_for_go(gate_fd: int, stop: StopRequest) -> bool:
 def run(
     stop: StopRequest,
     settings: Settings,
+    project: Project,
     slot: int,
     tasks: list[str] | None,
     report_fd: int,
     gate_fd: int,
     metrics_dir: Path | None,
 ) -> int:
-    """The worker process, forked by the `worker` command (`supervisor.py`); returns its exit status.
+    """The worker process, forked by the `worker` command (supervisor.py); returns its exit status.
 
     `tasks`: the tasks to serve; None for the first process, which plans and serves the first share.
     """
@@ -196,10 +193,10 @@ def run(
     gc.disable()
     if metrics_dir is not None:  # where the SDK's prometheus_client writes, read when it is imported
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    report = os.fdopen(report_fd, "w")
+    report_pipe = os.fdopen(report_fd, "w")
     parent = os.getppid()
     try:
-        workers, plan = _my_workers(tasks)
+        workers, plan = _my_workers(project, tasks)
     except (ConfigError, NothingToServe) as error:
         if stop.requested:  # the command is stopping, e.g. because the server check failed: it said why
             return DRAINED
@@ -213,7 +210,7 @@ def run(
     if not _wait_for_go(gate_fd, stop) or stop.requested:
         return DRAINED
     if plan is not None:
-        _report(report, plan=plan)
+        report(report_pipe, plan=plan)
     host = WorkerHost(settings, slot, workers, str(metrics_dir) if metrics_dir else None)
     if slot == 0 and host.metrics_dir is not None and settings.metrics_port is not None:
         try:
@@ -227,7 +224,7 @@ def run(
     host.start()
     gc.enable()
     names = [worker.get_task_definition_name() for worker in workers]
-    _report(report, serving=names)
+    report(report_pipe, serving=names)
     log.info("process %d serves %s", slot, ", ".join(names))
     while not stop.wait(0.2):
         if os.getppid() != parent:

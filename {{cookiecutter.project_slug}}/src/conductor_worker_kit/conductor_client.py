@@ -83,7 +83,7 @@ def auth_error(response: httpx.Response) -> str | None:
     return body_string(response, "error")
 
 
-class ConductorServer:
+class ConductorClient:
     def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
         self.settings = settings
         self._http = httpx.Client(timeout=timeout)
@@ -94,7 +94,7 @@ class ConductorServer:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "ConductorServer":
+    def __enter__(self) -> "ConductorClient":
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -214,6 +214,6 @@ def check_server(settings: Settings) -> None:
     Without it both would only show as endless poll errors; once running, the SDK rides out server
     outages by itself with backoff.
     """
-    with ConductorServer(settings) as server:
+    with ConductorClient(settings) as server:
         server.check_is_conductor()
         server.token()

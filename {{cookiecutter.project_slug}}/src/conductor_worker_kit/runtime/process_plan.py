@@ -6,7 +6,7 @@ WORKER_PROCESSES runs that many identical processes per group.
 
 from collections.abc import Sequence
 
-from .config import ConfigError, ProcessLayout
+from ..config import ConfigError, ProcessLayout
 
 
 def plan_processes(task_names: Sequence[str], layout: ProcessLayout) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""The example worker: arithmetic, idempotency, and bad input failing terminally through the SDK."""
+"""The example worker's tests (replace them with your worker's): arithmetic, idempotency, and bad input failing terminally through the SDK."""
 
 import copy
 from typing import Any
@@ -8,8 +8,8 @@ from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_result_status import TaskResultStatus
 from conductor.client.worker.worker import Worker
 
-from {{ cookiecutter.package_name }}.workers.errors import InvalidInput
-from {{ cookiecutter.package_name }}.workers.invoice_total import compute_invoice_total
+from conductor_worker_kit import InvalidInput
+from {{ cookiecutter.package_name }}.workers.{{ cookiecutter.task_definition_name }} import {{ cookiecutter.task_definition_name }}
 
 TASK_NAME = "{{ cookiecutter.task_definition_name }}"
 # This task's own input: the workflow's input may grow keys for other tasks.
@@ -26,12 +26,12 @@ EXAMPLE: dict[str, Any] = {
 
 def run_through_sdk(input_data: dict[str, Any]) -> Any:
     """Execute the worker the way a worker process does, without a server."""
-    worker = Worker(TASK_NAME, compute_invoice_total)
+    worker = Worker(TASK_NAME, {{ cookiecutter.task_definition_name }})
     return worker.execute(Task(task_id="t-1", workflow_instance_id="wf-1", input_data=input_data))
 
 
 def test_example_input_totals() -> None:
-    total = compute_invoice_total(**EXAMPLE)
+    total = {{ cookiecutter.task_definition_name }}(**EXAMPLE)
     assert (total.subtotal, total.tax, total.total) == ("30.97", "6.19", "37.16")
     assert (total.order_id, total.currency, total.item_count) == ("ORD-1001", "EUR", 5)
 
@@ -42,7 +42,7 @@ def test_a_task_delivered_again_gives_the_same_result() -> None:
     request = EXAMPLE
     task = Task(task_id="t-1", workflow_instance_id="wf-1", input_data=copy.deepcopy(request))
     retry = Task(task_id="t-2", workflow_instance_id="wf-1", input_data=copy.deepcopy(request), retry_count=1)
-    worker = Worker(TASK_NAME, compute_invoice_total)
+    worker = Worker(TASK_NAME, {{ cookiecutter.task_definition_name }})
     results = [worker.execute(task), worker.execute(task), worker.execute(retry)]
     assert [result.status for result in results] == [TaskResultStatus.COMPLETED] * 3
     assert results[0].output_data == results[1].output_data == results[2].output_data
@@ -51,7 +51,7 @@ def test_a_task_delivered_again_gives_the_same_result() -> None:
 
 
 def test_rounds_half_up_to_cents() -> None:
-    total = compute_invoice_total(order_id="o", items=[{"sku": "a", "quantity": 1, "unit_price": "0.125"}], tax_rate=0)
+    total = {{ cookiecutter.task_definition_name }}(order_id="o", items=[{"sku": "a", "quantity": 1, "unit_price": "0.125"}], tax_rate=0)
     assert total.subtotal == "0.13"
 
 
@@ -87,7 +87,7 @@ def test_sdk_reports_completed_with_flat_output() -> None:
 def test_bad_input_fails_terminally_with_reason(change: dict[str, Any], reason: str) -> None:
     bad = {**EXAMPLE, **change}
     with pytest.raises(InvalidInput, match=reason.replace("[", r"\[").replace("]", r"\]")):
-        compute_invoice_total(**bad)
+        {{ cookiecutter.task_definition_name }}(**bad)
     result = run_through_sdk(bad)
     assert result.status == TaskResultStatus.FAILED_WITH_TERMINAL_ERROR
     assert result.reason_for_incompletion == reason
@@ -95,7 +95,7 @@ def test_bad_input_fails_terminally_with_reason(change: dict[str, Any], reason: 
 
 def test_null_optional_inputs_take_their_defaults() -> None:
     items = [{"sku": "a", "quantity": 1, "unit_price": 2}]
-    total = compute_invoice_total(order_id="o", items=items, currency=None, tax_rate=None)
+    total = {{ cookiecutter.task_definition_name }}(order_id="o", items=items, currency=None, tax_rate=None)
     assert (total.currency, total.tax, total.total) == ("USD", "0.00", "2.00")
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .server import ConductorServer, ServerError
+from ..conductor_client import ConductorClient, ServerError
 
 TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"}
 POLL_SECONDS = 0.5
@@ -35,7 +35,7 @@ def _retrying(deadline: float, call: Callable[[], Any]) -> Any:
 
 
 def start(
-    server: ConductorServer,
+    server: ConductorClient,
     name: str,
     workflow_input: dict[str, Any],
     domain: str | None = None,
@@ -64,7 +64,7 @@ def start(
     return str(_retrying(time.monotonic() if deadline is None else deadline, attempt))
 
 
-def wait(server: ConductorServer, workflow_id: str, deadline: float) -> dict[str, Any]:
+def wait(server: ConductorClient, workflow_id: str, deadline: float) -> dict[str, Any]:
     while True:
         workflow: dict[str, Any] = _retrying(
             deadline,

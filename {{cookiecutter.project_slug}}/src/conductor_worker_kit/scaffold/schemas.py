@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .definitions import DEFINITIONS_DIR, TASKS_DIR, definition_files
-from .workers.typed_io import agrees, io_types, json_schema
+from ..commands.definitions import definition_files
+from ..project import Project
+from ..typed_io import agrees, io_types, json_schema
 
 FLAT_WIDTH = 100
 
@@ -20,13 +21,13 @@ def schema_def(task_name: str, direction: str, cls: type[Any]) -> dict[str, Any]
     return {"name": f"{task_name}_{direction}", "version": 1, "type": "JSON", "data": json_schema(cls)}
 
 
-def typed_workers() -> dict[str, tuple[type[Any], type[Any]]]:
+def typed_workers(project: Project) -> dict[str, tuple[type[Any], type[Any]]]:
     """Task name -> (input, output) dataclasses of every served worker that names them (@typed_io)."""
-    from .registry import served_workers
-    from .workers import WORKERS
+    from ..runtime.sdk_adapter import workers_for
 
     found = {}
-    for function, worker in zip(WORKERS, served_workers(), strict=True):
+    functions = project.worker_functions()
+    for function, worker in zip(functions, workers_for(functions), strict=True):
         types = io_types(function)
         if types is not None:
             found[worker.get_task_definition_name()] = types
@@ -68,12 +69,12 @@ def write_json(path: Path, data: object) -> None:
     path.write_text(json_text(data) + "\n")
 
 
-def update(check: bool = False) -> list[str]:
+def update(project: Project, check: bool = False) -> list[str]:
     """Bring every task definition's schemas in step with its worker; `check`: report, write nothing."""
-    workers = typed_workers()
+    workers = typed_workers(project)
     lines = []
-    for path, task in definition_files(TASKS_DIR):
-        relative = path.relative_to(DEFINITIONS_DIR)
+    for path, task in definition_files(project.tasks_dir):
+        relative = path.relative_to(project.definitions_dir)
         if task.get("name") not in workers:
             lines.append(f"skipped {relative}: its worker names no typed input and result (@typed_io)")
             continue

@@ -1,7 +1,7 @@
 """The `worker` command: start the worker processes, keep them up, drain them on SIGTERM/SIGINT.
 
 This process never imports conductor-python, prometheus_client or httpx, and never starts a thread:
-it stays small, and it can fork (`child_process.py`). Each worker process (`worker_host.py`) runs
+it stays small, and it can fork (`child_process.py`). Each worker process (`worker_process.py`) runs
 the SDK's runners for its share of the workers; the first one also works out the plan
 (`process_plan.py`) and reports it, and this process starts the others. The first one serves
 Prometheus `/metrics` too, summed over the files every worker process writes.
@@ -16,7 +16,6 @@ Prometheus `/metrics` too, summed over the files every worker process writes.
 """
 
 import contextlib
-import json
 import logging
 import os
 import select
@@ -27,21 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import health
+from ..config import ConfigError, Settings, load_process_layout, unknown_task_variables
+from ..project import Project
+from . import run_state
 from .child_process import ChildProcess, ForkError, fork
-from .config import ConfigError, Settings, load_process_layout, unknown_task_variables
+from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, GO, NO_SERVER, read_report
 from .stop_request import StopRequest
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
 # After the grace, the time worker processes get to name what they abandoned and exit.
 EXIT_MARGIN_SECONDS = 5.0
-# A worker process's exit status (worker_host.py returns them; this process reads them).
-DRAINED, FAILED, BAD_CONFIG, ABANDONED = 0, 1, 2, 3
-NO_SERVER = 4  # the server check's status when the server does not answer as Conductor or refuses the key
 # Two requests of at most 10 s each (server.py): a check still running after this got no answer.
 SERVER_CHECK_SECONDS = 30.0
-GO = b"g"  # written to a worker process's gate once the server check has passed: it may poll
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +78,7 @@ class ServerCheck:
 
 def _check_server(settings: Settings) -> int:
     """The server check's child: exit 0, or print one line and exit NO_SERVER."""
-    from .server import ServerError, check_server  # httpx: loaded by this child, never by the command
+    from ..conductor_client import ServerError, check_server  # httpx: loaded by this child, never by the command
 
     try:
         check_server(settings)
@@ -94,6 +91,7 @@ def _check_server(settings: Settings) -> int:
 @dataclass
 class Supervisor:
     settings: Settings
+    project: Project
     metrics_dir: Path | None
     slots: list[Slot] = field(default_factory=lambda: [Slot(0, None)])
     server_check: ServerCheck | None = None  # while it runs
@@ -119,12 +117,14 @@ class Supervisor:
     def start(self, slot: Slot) -> None:
         reports_read, reports_write = os.pipe()
         gate_read, gate_write = os.pipe()
-        settings, tasks, metrics_dir = self.settings, slot.tasks, self.metrics_dir
+        settings, project, tasks, metrics_dir = self.settings, self.project, slot.tasks, self.metrics_dir
 
         def host(stop: StopRequest) -> int:
-            from . import worker_host
+            from . import worker_process
 
-            return worker_host.run(stop, settings, slot.index, tasks, reports_write, gate_read, metrics_dir)
+            return worker_process.run(
+                stop, settings, project, slot.index, tasks, reports_write, gate_read, metrics_dir
+            )
 
         try:
             slot.process = fork(host, close=[*self._own_fds(), reports_read, gate_write])
@@ -164,7 +164,7 @@ class Supervisor:
             if chunk:
                 *lines, slot.unread = (slot.unread + chunk).split(b"\n")
                 for line in lines:
-                    self._handle(slot, json.loads(line))
+                    self._handle(slot, read_report(line))
                 continue
             if chunk is None and not exited:
                 return
@@ -176,7 +176,7 @@ class Supervisor:
             plan: list[list[str]] = message["plan"]
             slot.tasks = plan[0]
             self.slots += [Slot(number, tasks) for number, tasks in enumerate(plan) if number > 0]
-            health.record_plan(self.settings.health_dir, plan)
+            run_state.record_plan(self.settings.health_dir, plan)
             names = sorted({task for tasks in plan for task in tasks})
             log.info("serving tasks %s in %d worker process(es)", ", ".join(names), len(plan))
             for line in unknown_task_variables(os.environ, names):
@@ -281,7 +281,7 @@ class Supervisor:
         return clean
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, project: Project) -> int:
     """Run until SIGTERM/SIGINT: 0 after a clean drain, 1 if the workers cannot be kept up or did not
     drain, 2 on a configuration error."""
     stop = StopRequest()
@@ -290,20 +290,20 @@ def serve(settings: Settings) -> int:
     # Everything that can fail comes before the health directory is touched: a second start that
     # fails leaves a running worker's state alone.
     load_process_layout()
-    owner = health.owner(settings.health_dir)
+    owner = run_state.owner(settings.health_dir)
     if owner is not None:
         raise ConfigError(
             f"WORKER_HEALTH_DIR {settings.health_dir} belongs to a running worker (pid {owner}); "
             "stop it, or give this one its own WORKER_HEALTH_DIR"
         )
     try:
-        metrics_dir = health.claim(settings.health_dir)
-    except health.HealthDirInUse as error:
+        metrics_dir = run_state.claim(settings.health_dir)
+    except run_state.HealthDirInUse as error:
         raise ConfigError(
             f"WORKER_HEALTH_DIR {settings.health_dir} belongs to a running worker (pid {error})"
         ) from None
     try:
-        supervisor = Supervisor(settings, metrics_dir if settings.metrics_port is not None else None)
+        supervisor = Supervisor(settings, project, metrics_dir if settings.metrics_port is not None else None)
         if stop.signal is not None:  # stopped while starting: nothing was started, nothing to drain
             log.info("received %s before any worker process started: stopped", stop.signal.name)
             return 0
@@ -318,7 +318,7 @@ def serve(settings: Settings) -> int:
             log.info("received %s: draining (grace %.0fs)", stop.signal.name, settings.shutdown_grace_seconds)
         clean = supervisor.drain()
     finally:
-        health.release(settings.health_dir)
+        run_state.release(settings.health_dir)
     if failed is not None:
         return failed
     if not clean:
