@@ -16,10 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import run_workflow
-from {{ cookiecutter.package_name }}.config import load_env_file, load_settings
-from {{ cookiecutter.package_name }}.definitions import example_input, workflow_definitions
-from {{ cookiecutter.package_name }}.server import ConductorServer
+from conductor_worker_kit.commands import run_workflow
+from conductor_worker_kit.commands.definitions import example_input, workflow_definitions
+from conductor_worker_kit.conductor_client import ConductorClient
+from conductor_worker_kit.config import load_env_file, load_settings
+from conductor_worker_kit.project import Project
+
+PROJECT = Project("{{ cookiecutter.package_name }}")
 
 WORKFLOWS = int(os.environ.get("E2E_DRAIN_WORKFLOWS", "300"))
 # SIGTERM once this many have completed: the worker is then busy with the rest.
@@ -27,14 +30,14 @@ COMPLETED_BEFORE_SIGNAL = 10
 TIMEOUT_SECONDS = float(os.environ.get("E2E_WORKFLOW_TIMEOUT_SECONDS", "120"))
 
 
-def _tasks(server: ConductorServer, workflow_id: str) -> tuple[str, list[str]]:
+def _tasks(server: ConductorClient, workflow_id: str) -> tuple[str, list[str]]:
     workflow = server.request("GET", f"/workflow/{workflow_id}", params={"includeTasks": "true"}).json()
     return str(workflow["status"]), [str(task["status"]) for task in workflow.get("tasks", [])]
 
 
-def queue(server: ConductorServer, ids_file: Path) -> int:
-    name = workflow_definitions()[0]["name"]
-    workflow_input = example_input(name)
+def queue(server: ConductorClient, ids_file: Path) -> int:
+    name = workflow_definitions(PROJECT)[0]["name"]
+    workflow_input = example_input(PROJECT, name)
     deadline = time.monotonic() + TIMEOUT_SECONDS
     ids = [run_workflow.start(server, name, workflow_input, None, deadline) for _ in range(WORKFLOWS)]
     ids_file.write_text("\n".join(ids) + "\n")
@@ -42,7 +45,7 @@ def queue(server: ConductorServer, ids_file: Path) -> int:
     return 0
 
 
-def signal_when_under_way(server: ConductorServer, worker_pid: int, ids_file: Path) -> int:
+def signal_when_under_way(server: ConductorClient, worker_pid: int, ids_file: Path) -> int:
     first = ids_file.read_text().split()[:COMPLETED_BEFORE_SIGNAL]
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while sum(_tasks(server, wid)[0] == "COMPLETED" for wid in first) < len(first):
@@ -60,7 +63,7 @@ def signal_when_under_way(server: ConductorServer, worker_pid: int, ids_file: Pa
     return 0
 
 
-def verify(server: ConductorServer, ids_file: Path) -> int:
+def verify(server: ConductorClient, ids_file: Path) -> int:
     ids = ids_file.read_text().split()
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while True:
@@ -80,7 +83,7 @@ def verify(server: ConductorServer, ids_file: Path) -> int:
 
 def main(argv: list[str]) -> int:
     load_env_file()
-    with ConductorServer(load_settings()) as server:
+    with ConductorClient(load_settings()) as server:
         if argv[:1] == ["queue"] and len(argv) == 2:
             return queue(server, Path(argv[1]))
         if argv[:1] == ["signal"] and len(argv) == 3:

@@ -1,11 +1,12 @@
-"""Definitions and workers must agree: the server routes tasks by name alone."""
+"""Definitions and workers must agree: the server routes tasks by name alone.
+
+Part of the template: it checks the team's workers and definitions; updated with the template."""
 
 import inspect
 from typing import Any
 
 import pytest
-
-from {{ cookiecutter.package_name }}.definitions import (
+from conductor_worker_kit.commands.definitions import (
     TASK_FIELDS,
     WORKFLOW_FIELDS,
     example_input,
@@ -13,8 +14,11 @@ from {{ cookiecutter.package_name }}.definitions import (
     task_definitions,
     workflow_definitions,
 )
-from {{ cookiecutter.package_name }}.registry import served_workers
-from {{ cookiecutter.package_name }}.schemas import stale_fields, typed_workers
+from conductor_worker_kit.project import Project
+from conductor_worker_kit.runtime.sdk_adapter import served_workers
+from conductor_worker_kit.scaffold.schemas import stale_fields, typed_workers
+
+PROJECT = Project("{{ cookiecutter.package_name }}")
 
 RETRY_LOGIC = {"FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"}
 TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
@@ -22,14 +26,14 @@ TIMEOUT_POLICY = {"RETRY", "TIME_OUT_WF", "ALERT_ONLY"}
 
 def decorated_workers() -> dict[str, Any]:
     """Every @worker_task the worker command would serve, by task name."""
-    return {worker.get_task_definition_name(): worker.execute_function for worker in served_workers()}
+    return {worker.get_task_definition_name(): worker.execute_function for worker in served_workers(PROJECT)}
 
 
 def test_every_worker_has_a_definition_and_every_definition_a_worker() -> None:
-    assert set(decorated_workers()) == {task["name"] for task in task_definitions()}
+    assert set(decorated_workers()) == {task["name"] for task in task_definitions(PROJECT)}
 
 
-@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+@pytest.mark.parametrize("task", task_definitions(PROJECT), ids=lambda task: task["name"])
 def test_task_definition_obeys_server_rules(task: dict[str, Any]) -> None:
     assert task["ownerEmail"]
     assert task["retryLogic"] in RETRY_LOGIC
@@ -43,25 +47,25 @@ def test_task_definition_obeys_server_rules(task: dict[str, Any]) -> None:
     assert task["responseTimeoutSeconds"] <= 300
 
 
-@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+@pytest.mark.parametrize("task", task_definitions(PROJECT), ids=lambda task: task["name"])
 def test_input_keys_match_worker_parameters(task: dict[str, Any]) -> None:
     function = decorated_workers()[task["name"]]
     assert list(inspect.signature(function).parameters) == task["inputKeys"]
 
 
-@pytest.mark.parametrize("task", task_definitions(), ids=lambda task: task["name"])
+@pytest.mark.parametrize("task", task_definitions(PROJECT), ids=lambda task: task["name"])
 def test_schemas_match_the_typed_input_and_result(task: dict[str, Any]) -> None:
     """The schemas and keys say what the worker's dataclasses say; `make schemas` fixes them."""
-    if task["name"] not in typed_workers():
+    if task["name"] not in typed_workers(PROJECT):
         pytest.skip("the worker names no typed input and result (@typed_io): no schema to check")
-    input_type, output_type = typed_workers()[task["name"]]
+    input_type, output_type = typed_workers(PROJECT)[task["name"]]
     stale = stale_fields(task, input_type, output_type)
     assert stale == {}, f"{', '.join(stale)} differ from the code: run `make schemas`"
 
 
 def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
-    known = {task["name"] for task in task_definitions()}
-    for workflow in workflow_definitions():
+    known = {task["name"] for task in task_definitions(PROJECT)}
+    for workflow in workflow_definitions(PROJECT):
         assert workflow["ownerEmail"]
         simple = [task for task in workflow["tasks"] if task.get("type", "SIMPLE") == "SIMPLE"]
         assert simple, f"{workflow['name']} runs no worker task"
@@ -69,8 +73,8 @@ def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
 
 
 def test_example_inputs_cover_the_workflow_inputs() -> None:
-    for workflow in workflow_definitions():
-        assert set(workflow["inputParameters"]) <= set(example_input(workflow["name"]))
+    for workflow in workflow_definitions(PROJECT):
+        assert set(workflow["inputParameters"]) <= set(example_input(PROJECT, workflow["name"]))
 
 
 def test_register_compares_every_field_the_server_stores() -> None:

@@ -1,8 +1,8 @@
 """What the worker runtime needs from conductor-python, checked against the installed version.
 
 Run on every SDK upgrade (Dependabot's pull requests run `make check`): a failure here names the SDK
-surface that changed, where a silent change would otherwise break the drain. Every name `sdk.py`
-imports is checked, and the drain itself runs the real runners against a small stand-in for the
+surface that changed, where a silent change would otherwise break the drain. Every name the kit's
+`runtime/sdk_adapter.py` imports is checked, and the drain itself runs the real runners against a small stand-in for the
 server's task endpoints on loopback.
 One import is not a top-level export: `AsyncTaskRunner`, from `conductor.client.automator.async_task_runner`.
 """
@@ -30,11 +30,10 @@ from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceA
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.models.task_result import TaskResult
 from conductor.client.worker.worker_task import worker_task
-
-from {{ cookiecutter.package_name }} import sdk
-from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.supervisor import DRAINED
-from {{ cookiecutter.package_name }}.worker_host import WorkerHost
+from conductor_worker_kit.config import Settings
+from conductor_worker_kit.runtime import sdk_adapter as sdk
+from conductor_worker_kit.runtime.process_protocol import DRAINED
+from conductor_worker_kit.runtime.worker_process import WorkerHost
 
 SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
 KINDS = (SYNC_TASK, ASYNC_TASK)

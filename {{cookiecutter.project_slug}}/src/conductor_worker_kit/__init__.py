@@ -16,7 +16,7 @@ from .commands.cli import main
 
 if TYPE_CHECKING:
     from .errors import InvalidInput
-    from .typed_io import typed_io
+    from .task_io import typed_io
 
 __version__ = "1.0.0"
 __all__ = ["InvalidInput", "__version__", "main", "typed_io"]
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return InvalidInput
     if name == "typed_io":
-        from .typed_io import typed_io
+        from .task_io import typed_io
 
         return typed_io
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

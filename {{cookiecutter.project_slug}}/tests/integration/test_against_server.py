@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from {{ cookiecutter.package_name }}.config import load_env_file, load_settings
-from {{ cookiecutter.package_name }}.server import ConductorServer, ServerError
+from conductor_worker_kit.conductor_client import ConductorClient, ServerError
+from conductor_worker_kit.config import load_env_file, load_settings
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 SERVER_WAIT_SECONDS = 10  # a server that is still starting gets this long to answer
@@ -46,10 +45,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ConductorServer]:
+def server() -> Iterator[ConductorClient]:
     load_env_file()
     settings = load_settings()
-    with ConductorServer(settings, timeout=5) as client:
+    with ConductorClient(settings, timeout=5) as client:
         deadline = time.monotonic() + SERVER_WAIT_SECONDS
         while True:
             try:
@@ -96,7 +95,7 @@ def worker_environment(folder: Path, domain: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def worker(server: ConductorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+def worker(server: ConductorClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     registered = cli("register")
     assert registered.returncode == 0, registered.stdout + registered.stderr
     folder = tmp_path_factory.mktemp("worker")
@@ -128,7 +127,7 @@ def run_workflow(worker: Worker, *args: str) -> tuple[int, dict[str, Any]]:
         pytest.fail(f"run-workflow printed no result:\n{result.stdout}{result.stderr}\n{worker.log()}")
 
 
-def test_register_is_idempotent(server: ConductorServer) -> None:
+def test_register_is_idempotent(server: ConductorClient) -> None:
     first, second = cli("register"), cli("register")
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert all(line.startswith("unchanged") for line in second.stdout.splitlines()), second.stdout

@@ -1,4 +1,5 @@
-"""The example worker's tests (replace them with your worker's): arithmetic, idempotency, and bad input failing terminally through the SDK."""
+"""The example worker's tests, to replace with your worker's: arithmetic, idempotency, and bad input
+failing terminally through the SDK."""
 
 import copy
 from typing import Any
@@ -7,8 +8,8 @@ import pytest
 from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_result_status import TaskResultStatus
 from conductor.client.worker.worker import Worker
-
 from conductor_worker_kit import InvalidInput
+
 from {{ cookiecutter.package_name }}.workers.{{ cookiecutter.task_definition_name }} import {{ cookiecutter.task_definition_name }}
 
 TASK_NAME = "{{ cookiecutter.task_definition_name }}"

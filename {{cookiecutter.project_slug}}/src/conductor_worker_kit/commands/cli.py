@@ -200,4 +200,3 @@ def main(package: str, argv: Sequence[str] | None = None) -> int:
         for line in str(error).splitlines():  # e.g. each reason the server refused a definition for
             print(f"error: {line}", file=sys.stderr)
         return 1
-

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from ..project import Project
 from ..conductor_client import ConductorClient, ServerError, server_message
+from ..project import Project
 
 INPUT_SUFFIX = ".input.json"  # `<workflow>.input.json`: the input `run-workflow` starts it with
 

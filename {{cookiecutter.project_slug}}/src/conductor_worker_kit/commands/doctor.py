@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..conductor_client import IDENTITY_PROBE_TASK, ConductorClient, ServerError, server_message
 from ..config import Settings, unknown_task_variables
 from ..project import Project
 from .definitions import task_definitions, workflow_definitions
-from ..conductor_client import IDENTITY_PROBE_TASK, ConductorClient, ServerError, server_message
 
 # A poll on a domain no task uses shows whether the key may poll, without taking a real task.
 PROBE_DOMAIN = "doctor-permission-probe"

@@ -122,9 +122,7 @@ class Supervisor:
         def host(stop: StopRequest) -> int:
             from . import worker_process
 
-            return worker_process.run(
-                stop, settings, project, slot.index, tasks, reports_write, gate_read, metrics_dir
-            )
+            return worker_process.run(stop, settings, project, slot.index, tasks, reports_write, gate_read, metrics_dir)
 
         try:
             slot.process = fork(host, close=[*self._own_fds(), reports_read, gate_write])

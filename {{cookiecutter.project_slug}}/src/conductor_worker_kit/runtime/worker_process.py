@@ -15,7 +15,6 @@ Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad confi
 
 import asyncio
 import gc
-import json
 import logging
 import math
 import os
@@ -24,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..config import ConfigError, Settings, load_process_layout
 from ..project import Project

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..commands.definitions import definition_files
 from ..project import Project
-from ..typed_io import agrees, io_types, json_schema
+from ..task_io import agrees, io_types, json_schema
 
 FLAT_WIDTH = 100
 

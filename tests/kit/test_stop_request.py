@@ -5,8 +5,7 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-
-from {{ cookiecutter.package_name }}.stop_request import StopRequest
+from conductor_worker_kit.runtime.stop_request import StopRequest
 
 
 @pytest.fixture

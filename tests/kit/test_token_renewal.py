@@ -5,8 +5,7 @@ import base64
 import json
 
 import httpx
-
-from {{ cookiecutter.package_name }}.server import TOKEN_MAX_AGE_SECONDS, body_string, renew_at, token_expiry
+from conductor_worker_kit.conductor_client import TOKEN_MAX_AGE_SECONDS, body_string, renew_at, token_expiry
 
 NOW = 1_800_000_000.0
 

@@ -1,6 +1,6 @@
 """The ledger a drain waits on: what is held, and no new poll once draining."""
 
-from {{ cookiecutter.package_name }}.task_ledger import HeldTask, TaskLedger
+from conductor_worker_kit.runtime.task_ledger import HeldTask, TaskLedger
 
 A, B = HeldTask("a", "charge", "wf-1"), HeldTask("b", "charge", "wf-2")
 

@@ -1,9 +1,8 @@
 """WORKER_PROCESSES and WORKER_GROUPS: which worker process serves which workers."""
 
 import pytest
-
-from {{ cookiecutter.package_name }}.config import ConfigError, ProcessLayout, load_process_layout
-from {{ cookiecutter.package_name }}.process_plan import plan_processes
+from conductor_worker_kit.config import ConfigError, ProcessLayout, load_process_layout
+from conductor_worker_kit.runtime.process_plan import plan_processes
 
 NAMES = ["a", "b", "c"]
 

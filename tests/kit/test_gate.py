@@ -3,9 +3,9 @@
 import os
 import threading
 
-from {{ cookiecutter.package_name }}.stop_request import StopRequest
-from {{ cookiecutter.package_name }}.supervisor import GO
-from {{ cookiecutter.package_name }}.worker_host import _wait_for_go
+from conductor_worker_kit.runtime.process_protocol import GO
+from conductor_worker_kit.runtime.stop_request import StopRequest
+from conductor_worker_kit.runtime.worker_process import _wait_for_go
 
 
 def test_go_opens_the_gate() -> None:

@@ -5,9 +5,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pytest
-
-from {{ cookiecutter.package_name }}.workers.errors import InvalidInput
-from {{ cookiecutter.package_name }}.workers.typed_io import agrees, json_schema, parse_input
+from conductor_worker_kit.errors import InvalidInput
+from conductor_worker_kit.task_io import agrees, json_schema, parse_input
 
 
 @dataclass(frozen=True)

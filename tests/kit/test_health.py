@@ -1,4 +1,4 @@
-"""The run record and heartbeat files behind `python -m {{ cookiecutter.package_name }} health`."""
+"""The run record and heartbeat files behind `python -m <package> health`."""
 
 import json
 import os
@@ -10,11 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from {{ cookiecutter.package_name }} import health
-from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.task_ledger import TaskLedger
-from {{ cookiecutter.package_name }}.worker_host import HostEvents
+from conductor_worker_kit.config import Settings
+from conductor_worker_kit.runtime import run_state as health
+from conductor_worker_kit.runtime.task_ledger import TaskLedger
+from conductor_worker_kit.runtime.worker_process import HostEvents
 
 
 def test_healthy_when_every_process_polled_every_task_recently(tmp_path: Path) -> None:

@@ -7,9 +7,8 @@ import threading
 import time
 
 import pytest
-
-from {{ cookiecutter.package_name }}.child_process import ForkError, fork
-from {{ cookiecutter.package_name }}.stop_request import StopRequest
+from conductor_worker_kit.runtime.child_process import ForkError, fork
+from conductor_worker_kit.runtime.stop_request import StopRequest
 
 
 def _until_stopped(stop: StopRequest) -> int:

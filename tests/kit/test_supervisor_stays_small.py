@@ -10,18 +10,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-import {{ cookiecutter.package_name }}
+import conductor_worker_kit
 
 HEAVY = ("conductor", "prometheus_client", "httpx")
-PACKAGE = Path({{ cookiecutter.package_name }}.__file__).parent
+KIT = Path(conductor_worker_kit.__file__).parent
 # What the `worker` command's process runs: the command line, the supervisor and what they import.
-SUPERVISOR_SIDE = ("__main__.py", "config.py", "supervisor.py", "child_process.py", "health.py", "stop_request.py")
+SUPERVISOR_SIDE = (
+    "__init__.py",
+    "commands/cli.py",
+    "config.py",
+    "project.py",
+    "runtime/supervisor.py",
+    "runtime/child_process.py",
+    "runtime/run_state.py",
+    "runtime/stop_request.py",
+    "runtime/process_protocol.py",
+)
 
 
-def test_the_worker_command_loads_no_sdk_and_no_metrics_library() -> None:
+def test_the_worker_command_loads_no_sdk_and_no_metrics_library(package: str) -> None:
     probe = (
         "import json, sys\n"
-        "import {{ cookiecutter.package_name }}.__main__, {{ cookiecutter.package_name }}.supervisor\n"
+        f"import {package}.__main__, conductor_worker_kit.runtime.supervisor\n"
         "loaded = set(name.split('.')[0] for name in sys.modules)\n"
         f"print(json.dumps(sorted(loaded & set({HEAVY!r}))))\n"
     )
@@ -32,7 +42,7 @@ def test_the_worker_command_loads_no_sdk_and_no_metrics_library() -> None:
 def test_no_supervisor_side_module_imports_them_even_inside_a_function() -> None:
     found = []
     for name in SUPERVISOR_SIDE:
-        for node in ast.walk(ast.parse((PACKAGE / name).read_text())):
+        for node in ast.walk(ast.parse((KIT / name).read_text())):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -43,7 +53,9 @@ def test_no_supervisor_side_module_imports_them_even_inside_a_function() -> None
     assert found == []
 
 
-def test_the_worker_command_forks_without_threads_and_fails_in_one_line_without_a_server(tmp_path: Path) -> None:
+def test_the_worker_command_forks_without_threads_and_fails_in_one_line_without_a_server(
+    tmp_path: Path, package: str
+) -> None:
     """The command forks without threads (it would refuse with one line otherwise, and Python 3.12+ would
     warn); an unreachable server is the server check's one line, after which the worker process stops."""
     with socket.socket() as unused:
@@ -56,7 +68,7 @@ def test_the_worker_command_forks_without_threads_and_fails_in_one_line_without_
         "WORKER_HEALTH_DIR": str(tmp_path / "health"),
         "PYTHONWARNINGS": "always:This process:DeprecationWarning",
     }
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "worker"]
+    command = [sys.executable, "-m", package, "worker"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert "use of fork()" not in result.stderr
     assert result.returncode == 1

@@ -3,10 +3,7 @@
 from pathlib import Path
 
 import pytest
-
-from {{ cookiecutter.package_name }} import sdk
-from {{ cookiecutter.package_name }}.config import (
-    DEFAULT_METRICS_PORT,
+from conductor_worker_kit.config import (
     DEFAULT_SERVER_URL,
     WORKER_PROPERTIES,
     ConfigError,
@@ -15,6 +12,7 @@ from {{ cookiecutter.package_name }}.config import (
     load_settings,
     unknown_task_variables,
 )
+from conductor_worker_kit.runtime import sdk_adapter as sdk
 
 SECRET = "s3cr3t-value-never-printed"
 
@@ -24,8 +22,7 @@ def test_defaults() -> None:
     assert settings.server_url == DEFAULT_SERVER_URL
     assert not settings.has_credentials
     assert settings.worker_domain is None
-    assert settings.metrics_port == DEFAULT_METRICS_PORT
-    assert DEFAULT_METRICS_PORT {{ "== 9100" if cookiecutter.metrics else "is None" }}
+    assert settings.metrics_port is None  # a project with metrics sets WORKER_METRICS_PORT where it runs
     assert load_settings({"WORKER_METRICS_PORT": ""}).metrics_port is None
 
 
@@ -36,7 +33,7 @@ def test_full_configuration() -> None:
             "CONDUCTOR_AUTH_KEY": "key-id",
             "CONDUCTOR_AUTH_SECRET": SECRET,
             "CONDUCTOR_WORKER_ALL_DOMAIN": "blue",
-            "CONDUCTOR_WORKER_{{ cookiecutter.task_definition_name | upper }}_THREAD_COUNT": "16",
+            "CONDUCTOR_WORKER_SCORE_ORDER_THREAD_COUNT": "16",
             "WORKER_SHUTDOWN_GRACE_SECONDS": "40",
             "WORKER_METRICS_PORT": "9100",
         }
@@ -119,8 +116,8 @@ def test_env_file_never_overrides_the_environment(tmp_path: Path, monkeypatch: p
         ("CONDUCTOR_WORKER_ALL_DOMIAN", "CONDUCTOR_WORKER_ALL_DOMAIN"),
         ("CONDUCTOR_WORKER_ALL_PAUSE", "CONDUCTOR_WORKER_ALL_PAUSED"),
         (
-            "CONDUCTOR_WORKER_{{ cookiecutter.task_definition_name | upper }}_POLL_INTERVALL",
-            "CONDUCTOR_WORKER_{{ cookiecutter.task_definition_name | upper }}_POLL_INTERVAL",
+            "CONDUCTOR_WORKER_SCORE_ORDER_POLL_INTERVALL",
+            "CONDUCTOR_WORKER_SCORE_ORDER_POLL_INTERVAL",
         ),
     ],
 )
@@ -139,7 +136,7 @@ def test_every_sdk_worker_setting_is_accepted() -> None:
 
 
 def test_a_setting_for_a_task_no_worker_serves_names_the_closest_task() -> None:
-    task = "{{ cookiecutter.task_definition_name }}"
+    task = "score_order"
     env = {
         f"CONDUCTOR_WORKER_{task.upper()}S_THREAD_COUNT": "4",
         f"CONDUCTOR_WORKER_{task.upper()}_THREAD_COUNT": "4",
