@@ -17,7 +17,10 @@ PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 CONDUCTOR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-RESERVED_PACKAGES = {"conductor", "tests", "test", "src"}
+RESERVED_PACKAGES = {"conductor", "conductor_worker_kit", "tests", "test", "src"}
+# The example worker's module and function are named after the task: these names are already taken there.
+RESERVED_TASK_NAMES = {"defaults", "Order", "OrderTotals", "LineItem", "parse_order", "totals", "dataclass", "Decimal"}
+RESERVED_TASK_NAMES |= {"worker_task", "typed_io", "InvalidInput", "THREAD_COUNT", "POLL_INTERVAL_MILLIS", "WORKERS"}
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 
 
@@ -52,6 +55,17 @@ def _package_not_reserved(answers: dict) -> str | None:
     return None
 
 
+def _task_is_a_python_name(answers: dict) -> str | None:
+    task = answers.get("task_definition_name")
+    if not isinstance(task, str) or not CONDUCTOR_NAME.match(task):
+        return None  # the pattern check reports it
+    if keyword.iskeyword(task) or keyword.issoftkeyword(task):
+        return f"task_definition_name: must not be a Python keyword, it names a function (got {json.dumps(task)})"
+    if task in RESERVED_TASK_NAMES or task.upper() in RESERVED_TASK_NAMES:
+        return f"task_definition_name: {json.dumps(task)} is a name the example worker's module already uses"
+    return None
+
+
 def validate(answers: dict) -> list[str]:
     """One message per bad answer, each naming the field and the rule it breaks, in prompt order."""
     errors = [
@@ -70,6 +84,7 @@ def validate(answers: dict) -> list[str]:
             "must start with a letter and hold only letters, digits and underscores",
             64,
         ),
+        _task_is_a_python_name(answers),
         _pattern(
             answers,
             "workflow_name",

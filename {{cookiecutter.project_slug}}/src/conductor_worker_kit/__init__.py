@@ -7,6 +7,8 @@ never edited in place. A project uses only the names below.
   `new-worker`, `schemas`) for the package whose `workers.WORKERS` and `definitions/` it serves.
 - `typed_io(input=..., output=...)`: names a worker's input and result dataclasses; parses and checks
   the input at the boundary and gives the task definition its JSON Schema.
+- `parse_input(InputType, **raw)`: the input dataclass from the task's raw JSON input, or InvalidInput
+  naming the field (what `@typed_io` workers call first).
 - `InvalidInput`: raise it for input that can never succeed: the task fails terminally with the reason.
 """
 
@@ -16,10 +18,10 @@ from .commands.cli import main
 
 if TYPE_CHECKING:
     from .errors import InvalidInput
-    from .task_io import typed_io
+    from .task_io import parse_input, typed_io
 
 __version__ = "1.0.0"
-__all__ = ["InvalidInput", "__version__", "main", "typed_io"]
+__all__ = ["InvalidInput", "__version__", "main", "parse_input", "typed_io"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,8 +30,8 @@ def __getattr__(name: str) -> Any:
         from .errors import InvalidInput
 
         return InvalidInput
-    if name == "typed_io":
-        from .task_io import typed_io
+    if name in ("typed_io", "parse_input"):
+        from . import task_io
 
-        return typed_io
+        return getattr(task_io, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """The team's project as the kit sees it: the package whose `workers.WORKERS` lists what is served
 and whose `definitions/` folder holds the task and workflow JSON.
 
-The team's `__main__.py` names the package (`main("invoice_worker")`); commands and worker processes
+The team's `__main__.py` names the package (`main("my_worker")`); commands and worker processes
 get this object from there, never a path of the kit's own.
 """
 

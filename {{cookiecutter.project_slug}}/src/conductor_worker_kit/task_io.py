@@ -201,7 +201,7 @@ def _schema(hint: Any) -> dict[str, Any]:
         return _object_schema(hint)  # type: ignore[arg-type]
     if hint in _SIMPLE:
         return {"type": _SIMPLE[hint][0]}
-    raise TypeError(f"unsupported type {hint}: see workers/typed_io.py for the supported ones")
+    raise TypeError(f"unsupported type {hint}: see conductor_worker_kit/task_io.py for the supported ones")
 
 
 # Keywords that say what a value may be. Others (description, title, format, examples, ...) document

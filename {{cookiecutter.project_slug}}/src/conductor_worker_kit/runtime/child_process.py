@@ -1,7 +1,7 @@
 """A function run in a child process forked from the `worker` command, watched like `subprocess.Popen`.
 
 Forked, not started with a new interpreter: the child begins with the command's interpreter and
-modules already loaded, so a worker process reaches its first poll sooner (see docs/benchmark.md).
+modules already loaded, so a worker process reaches its first poll sooner (see docs/sizing.md).
 - Forking a process that has threads can leave the child deadlocked on a lock another thread held,
   so `fork` refuses (ForkError) when the `worker` command has more than one thread, e.g. because a
   logging handler added to it starts one.

@@ -37,7 +37,7 @@ RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
 # After the grace, the time worker processes get to name what they abandoned and exit.
 EXIT_MARGIN_SECONDS = 5.0
-# Two requests of at most 10 s each (server.py): a check still running after this got no answer.
+# Two requests of at most 10 s each (conductor_client.py): a check still running after this got no answer.
 SERVER_CHECK_SECONDS = 30.0
 
 log = logging.getLogger(__name__)

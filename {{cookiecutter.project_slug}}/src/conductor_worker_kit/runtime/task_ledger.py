@@ -1,7 +1,7 @@
 """Which tasks this worker process holds: taken from the server and not yet reported back.
 
 The SDK's task clients report every poll, every result and every next task handed out with a
-result (see `sdk.py`), so the ledger knows exactly what a drain must wait for. Once draining, it
+result (see `sdk_adapter.py`), so the ledger knows exactly what a drain must wait for. Once draining, it
 refuses new polls; a drain is complete when no poll is in flight and nothing is held.
 """
 

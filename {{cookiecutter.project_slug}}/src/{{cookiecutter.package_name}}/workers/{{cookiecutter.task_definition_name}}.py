@@ -22,7 +22,7 @@ class LineItem:
 
 
 @dataclass(frozen=True)
-class {{ cookiecutter.__worker_class }}Input:
+class Order:
     order_id: str
     items: tuple[LineItem, ...]
     currency: str = DEFAULT_CURRENCY
@@ -30,7 +30,7 @@ class {{ cookiecutter.__worker_class }}Input:
 
 
 @dataclass(frozen=True)
-class {{ cookiecutter.__worker_class }}Output:
+class OrderTotals:
     order_id: str
     currency: str
     item_count: int
@@ -64,7 +64,7 @@ def _line_item(raw: object, index: int) -> LineItem:
     return LineItem(sku=sku, quantity=quantity, unit_price=_decimal(raw.get("unit_price"), f"{where}.unit_price"))
 
 
-def parse_input(order_id: object, items: object, currency: object, tax_rate: object) -> {{ cookiecutter.__worker_class }}Input:
+def parse_order(order_id: object, items: object, currency: object, tax_rate: object) -> Order:
     """Turn the task's raw JSON input into a typed request, or raise InvalidInput naming the field.
 
     A workflow passes an input it was not given as null: optional fields then take their defaults.
@@ -82,7 +82,7 @@ def parse_input(order_id: object, items: object, currency: object, tax_rate: obj
     rate = _decimal(tax_rate, "tax_rate")
     if rate > 1:
         raise InvalidInput("tax_rate must be a fraction between 0 and 1")
-    return {{ cookiecutter.__worker_class }}Input(
+    return Order(
         order_id=order_id,
         items=tuple(_line_item(raw, index) for index, raw in enumerate(items)),
         currency=currency.upper(),
@@ -90,12 +90,12 @@ def parse_input(order_id: object, items: object, currency: object, tax_rate: obj
     )
 
 
-def totals(request: {{ cookiecutter.__worker_class }}Input) -> {{ cookiecutter.__worker_class }}Output:
+def totals(request: Order) -> OrderTotals:
     """Pure arithmetic: the same request always gives the same total (idempotent by construction)."""
     subtotal = sum((item.unit_price * item.quantity for item in request.items), Decimal(0))
     subtotal = subtotal.quantize(CENT, rounding=ROUND_HALF_UP)
     tax = (subtotal * request.tax_rate).quantize(CENT, rounding=ROUND_HALF_UP)
-    return {{ cookiecutter.__worker_class }}Output(
+    return OrderTotals(
         order_id=request.order_id,
         currency=request.currency,
         item_count=sum(item.quantity for item in request.items),
@@ -106,18 +106,18 @@ def totals(request: {{ cookiecutter.__worker_class }}Input) -> {{ cookiecutter._
 
 
 # Parameters are typed `object` on purpose: the SDK passes such values through untouched, so
-# parse_input can reject bad input terminally. (Its own dataclass conversion would turn a
+# parse_order can reject bad input terminally. (Its own dataclass conversion would turn a
 # wrong type into a retryable failure.) Money travels as strings so no float rounding creeps in.
-# The typed input is {{ cookiecutter.__worker_class }}Input, the result {{ cookiecutter.__worker_class }}Output: @typed_io names them, and the task
+# The typed input is Order, the result OrderTotals: @typed_io names them, and the task
 # definition's inputSchema and outputSchema are generated from them (`make schemas`).
 @worker_task(
     task_definition_name="{{ cookiecutter.task_definition_name }}",
     thread_count=THREAD_COUNT,
     poll_interval_millis=POLL_INTERVAL_MILLIS,
 )
-@typed_io(input={{ cookiecutter.__worker_class }}Input, output={{ cookiecutter.__worker_class }}Output)
+@typed_io(input=Order, output=OrderTotals)
 def {{ cookiecutter.task_definition_name }}(
     order_id: object = None, items: object = None, currency: object = DEFAULT_CURRENCY, tax_rate: object = 0
-) -> {{ cookiecutter.__worker_class }}Output:
+) -> OrderTotals:
     """Compute subtotal, tax and total of an order's line items."""
-    return totals(parse_input(order_id, items, currency, tax_rate))
+    return totals(parse_order(order_id, items, currency, tax_rate))
