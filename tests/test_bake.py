@@ -75,7 +75,7 @@ def test_renamed_project_uses_the_new_names_everywhere(baker: Any) -> None:
     package = project.path / "src" / "billing_ops"
     assert (package / "definitions" / "tasks" / "charge_card_v2.json").is_file()
     assert (package / "definitions" / "workflows" / "billing_flow.json").is_file()
-    assert 'task_definition_name="charge_card_v2"' in (package / "workers" / "invoice_total.py").read_text()
+    assert 'task_definition_name="charge_card_v2"' in (package / "workers" / "charge_card_v2.py").read_text()
     pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
     assert pyproject["project"]["description"] == RENAMED["description"]
     leftovers = [p for p in project.files() if "invoice_worker" in p.read_text(errors="replace")]

@@ -13,8 +13,7 @@ WORKER_MODULE = '''"""Labels the shipment of an invoiced order."""
 from dataclasses import dataclass
 
 from conductor.client.worker.worker_task import worker_task
-
-from .errors import InvalidInput
+from conductor_worker_kit import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,8 @@ def print_label(order_id: object = None, ship_to: object = None) -> ShippingLabe
 WORKER_TESTS = '''"""The label worker."""
 
 import pytest
+from conductor_worker_kit import InvalidInput
 
-from {package}.workers.errors import InvalidInput
 from {package}.workers.print_label import print_label
 
 
@@ -99,8 +98,9 @@ def test_a_second_worker_joins_with_the_defaults_and_its_own_tests(baker: Any) -
 
     script = f"""
 import json
-from {project.package}.definitions import task_definitions
-print(json.dumps({{task["name"]: task for task in task_definitions()}}))
+from conductor_worker_kit.commands.definitions import task_definitions
+from conductor_worker_kit.project import Project
+print(json.dumps({{task["name"]: task for task in task_definitions(Project("{project.package}"))}}))
 """
     tasks = json.loads(project.run("python", "-c", script).stdout)
     first_task, second_task = tasks[project.task_name], tasks["print_label"]

@@ -19,7 +19,7 @@ def test_decorator_defaults_follow_the_generated_constants(baker: Any) -> None:
 
 def test_a_setting_it_cannot_read_stops_the_benchmark(baker: Any) -> None:
     project = baker(task_definition_name="bench_noop")
-    worker = Path(project.path / "src" / project.package / "workers" / "invoice_total.py")
+    worker = Path(project.path / "src" / project.package / "workers" / f"{project.task_name}.py")
     worker.write_text(worker.read_text().replace("thread_count=THREAD_COUNT", "thread_count=threads()"))
     try:
         decorator_defaults(project)

@@ -153,7 +153,7 @@ def test_the_field_tables_match_what_the_server_stores(
     (tmp_path / "stored.json").write_text(json.dumps(stored))
     script = f"""
 import json, sys
-from {project.package}.definitions import TASK_FIELDS, WORKFLOW_FIELDS, WORKFLOW_TASK_FIELDS, same_definition
+from conductor_worker_kit.commands.definitions import TASK_FIELDS, WORKFLOW_FIELDS, WORKFLOW_TASK_FIELDS, same_definition
 stored = json.load(open(sys.argv[1]))
 bookkeeping = {{"createTime", "updateTime", "createdBy", "updatedBy", "ownerApp"}}
 for kind, fields in (("task", TASK_FIELDS), ("workflow", WORKFLOW_FIELDS)):

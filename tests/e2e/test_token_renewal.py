@@ -109,9 +109,9 @@ def test_a_token_that_expires_early_is_renewed_once_and_the_call_retried(
     401 EXPIRED_TOKEN makes the client fetch one new token and send the call again."""
     script = (
         "import sys\n"
-        f"from {project.package}.config import load_settings\n"
-        f"from {project.package}.server import ConductorServer\n"
-        "with ConductorServer(load_settings()) as server:\n"
+        "from conductor_worker_kit.conductor_client import ConductorClient\n"
+        "from conductor_worker_kit.config import load_settings\n"
+        "with ConductorClient(load_settings()) as server:\n"
         f"    server.request('GET', '/metadata/taskdefs/{TASK}')\n"
         "    print('first call done', flush=True)\n"
         "    sys.stdin.readline()\n"

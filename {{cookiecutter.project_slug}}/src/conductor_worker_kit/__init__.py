@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """conductor_worker_kit: the runtime and commands of a Conductor worker project.
 
 Part of the project template, the same in every project: updated with the template (`cruft update`),

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """A small HTTP client for the Conductor REST API, used by `register`, `run-workflow` and `doctor`.
 
 It speaks Orkes token auth (key id + secret -> X-Authorization), renews the token before it expires

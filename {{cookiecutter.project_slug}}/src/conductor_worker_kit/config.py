@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """Configuration: the environment plus an optional `.env` file, validated once at start-up.
 
 Every error names the variable and the rule; a secret's value is never part of a message.

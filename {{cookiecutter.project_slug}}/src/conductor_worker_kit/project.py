@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The team's project as the kit sees it: the package whose `workers.WORKERS` lists what is served
 and whose `definitions/` folder holds the task and workflow JSON.
 

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """Typed task I/O: a worker's input and result dataclasses are the one source of truth.
 
 - `parse_input(InputType, **raw)` turns the task's raw JSON input into the input dataclass, or raises

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The command line every project gets: `python -m <package> [worker|register|run-workflow|doctor|health|
 new-worker|schemas]`, for the package the team's `__main__.py` names."""
 

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The task and workflow definitions shipped in `definitions/`, and how they reach the server.
 
 The JSON files are the whole truth: `register` makes every field the server stores equal to the file,

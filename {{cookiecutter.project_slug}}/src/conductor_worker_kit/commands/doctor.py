@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The `doctor` command: the troubleshooting list, run against the configured server.
 
 One line per check. A FAIL says what is wrong and what to change; exit status is non-zero when

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The `run-workflow` command: start a workflow, wait for it to end, report how it ended."""
 
 import sys

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """A function run in a child process forked from the `worker` command, watched like `subprocess.Popen`.
 
 Forked, not started with a new interpreter: the child begins with the command's interpreter and

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """Which workers run in which worker process: one process serves every worker by default.
 
 WORKER_GROUPS splits the workers into groups (the workers it does not name form one more group);

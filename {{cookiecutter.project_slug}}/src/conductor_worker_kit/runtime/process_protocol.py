@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """What the `worker` command (supervisor.py) and its worker processes (worker_process.py) say to each
 other: exit statuses, the gate byte, and the JSON lines a worker process reports. Both import this
 module; neither imports the other's code.

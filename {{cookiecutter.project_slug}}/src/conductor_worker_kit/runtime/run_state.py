@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """Worker liveness on disk, for `python -m <package> health` (container and Kubernetes probes).
 
 The `worker` command records its pid and which worker process serves which tasks in `run.json`,

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The worker runtime's one point of contact with conductor-python.
 
 Every SDK name the runtime uses is imported here, and `tests/test_sdk_contract.py` checks each of

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """SIGTERM and SIGINT as a request to stop, which the main loop checks.
 
 The handler only records the signal: it takes no lock and writes nothing. Python runs a handler on

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The `worker` command: start the worker processes, keep them up, drain them on SIGTERM/SIGINT.
 
 This process never imports conductor-python, prometheus_client or httpx, and never starts a thread:

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """Which tasks this worker process holds: taken from the server and not yet reported back.
 
 The SDK's task clients report every poll, every result and every next task handed out with a

@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """One worker process: the SDK's runner for each worker it serves, each on a thread of its own (all
 `async def` workers share one event loop), and the drain on SIGTERM/SIGINT.
 

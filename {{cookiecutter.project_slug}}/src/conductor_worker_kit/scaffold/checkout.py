@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """Development commands (`new-worker`, `schemas`) write into the project's checkout: the folder with its
 pyproject.toml at or above the working directory, never the installed package (in an image that is
 site-packages, and there is nothing there to edit).

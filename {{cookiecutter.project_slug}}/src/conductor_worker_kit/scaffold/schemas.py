@@ -1,3 +1,5 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """`schemas`: write each worker's typed I/O into its task definition: inputSchema / outputSchema and the keys.
 
 The dataclasses named by `@typed_io` are the source; the JSON follows them. A stored schema that says
