@@ -8,6 +8,7 @@ from conductor_worker_kit.config import (
     WORKER_PROPERTIES,
     ConfigError,
     Settings,
+    check_task_variables,
     load_env_file,
     load_settings,
     unknown_task_variables,
@@ -144,10 +145,21 @@ def test_a_setting_for_a_task_no_worker_serves_names_the_closest_task() -> None:
         "CONDUCTOR_WORKER_ALL_DOMAIN": "blue",
         "CONDUCTOR_WORKER_QQQ_THREAD_COUNT": "4",
     }
-    load_settings(env)  # a setting for another project's task is not an error
+    load_settings(env)  # the tasks are known only once the workers are loaded: `worker` and `register` check
     lines = unknown_task_variables(env, [task])
     assert len(lines) == 2
     typo, other = sorted(lines, key=lambda line: "QQQ" in line)
     assert typo.startswith(f"CONDUCTOR_WORKER_{task.upper()}S_THREAD_COUNT: no worker here serves a task")
     assert typo.endswith(f"did you mean CONDUCTOR_WORKER_{task.upper()}_THREAD_COUNT?")
-    assert other == f"CONDUCTOR_WORKER_QQQ_THREAD_COUNT: no worker here serves a task 'QQQ' ({task}); it is ignored"
+    assert other == f"CONDUCTOR_WORKER_QQQ_THREAD_COUNT: no worker here serves a task 'QQQ' ({task}); remove it"
+
+
+def test_worker_and_register_refuse_a_setting_for_a_task_not_served_here_naming_the_one_meant() -> None:
+    env = {"CONDUCTOR_WORKER_SCORE_ORDERS_DOMAIN": "blue"}
+    with pytest.raises(ConfigError) as raised:
+        check_task_variables(env, ["score_order", "ship_order"])
+    assert str(raised.value) == (
+        "CONDUCTOR_WORKER_SCORE_ORDERS_DOMAIN: no worker here serves a task 'SCORE_ORDERS' (score_order, ship_order); "
+        "did you mean CONDUCTOR_WORKER_SCORE_ORDER_DOMAIN?"
+    )
+    check_task_variables({"CONDUCTOR_WORKER_SCORE_ORDER_DOMAIN": "blue"}, ["score_order"])

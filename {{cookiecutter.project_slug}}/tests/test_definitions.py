@@ -16,6 +16,7 @@ from conductor_worker_kit.commands.definitions import (
 )
 from conductor_worker_kit.project import Project
 from conductor_worker_kit.runtime.sdk_adapter import served_workers
+from conductor_worker_kit.commands.wiring import wiring_problems
 from conductor_worker_kit.scaffold.schemas import stale_fields, typed_workers
 
 PROJECT = Project("{{ cookiecutter.package_name }}")
@@ -70,6 +71,12 @@ def test_workflows_use_only_known_tasks_as_simple_tasks() -> None:
         simple = [task for task in workflow["tasks"] if task.get("type", "SIMPLE") == "SIMPLE"]
         assert simple, f"{workflow['name']} runs no worker task"
         assert {task["name"] for task in simple} <= known
+
+
+def test_every_worker_task_gets_the_inputs_its_definition_requires() -> None:
+    """Each workflow feeds each worker task every required input (inputSchema, else inputKeys), and its
+    .input.json supplies every `${workflow.input.*}` its tasks read; else the task fails at run time."""
+    assert wiring_problems(PROJECT) == []
 
 
 def test_example_inputs_cover_the_workflow_inputs() -> None:

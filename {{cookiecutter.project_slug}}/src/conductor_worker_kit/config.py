@@ -172,10 +172,8 @@ def _check_worker_properties(env: Mapping[str, str]) -> None:
 
 
 def unknown_task_variables(env: Mapping[str, str], task_names: list[str]) -> list[str]:
-    """A line for each CONDUCTOR_WORKER_<TASK>_<PROP> whose task no worker here serves.
-
-    Not an error: one environment may configure the workers of several projects.
-    """
+    """A line for each CONDUCTOR_WORKER_<TASK>_<PROP> whose task no worker here serves: most often a
+    misspelled task name, which would leave that task at the wrong thread count or domain."""
     known = {name.upper(): name for name in task_names}
     lines = []
     for name in sorted(env):
@@ -184,9 +182,19 @@ def unknown_task_variables(env: Mapping[str, str], task_names: list[str]) -> lis
         if scope is None or scope == "ALL" or scope.upper() in known:
             continue
         closest = _closest(scope.upper(), [*known, "ALL"])
-        hint = f"did you mean {WORKER_PREFIX}{closest}_{prop}?" if closest else "it is ignored"
+        hint = f"did you mean {WORKER_PREFIX}{closest}_{prop}?" if closest else "remove it"
         lines.append(f"{name}: no worker here serves a task {scope!r} ({', '.join(task_names)}); {hint}")
     return lines
+
+
+def check_task_variables(env: Mapping[str, str], task_names: list[str]) -> None:
+    """Refuse (ConfigError, the first one) a CONDUCTOR_WORKER_<TASK>_* variable for a task not served here.
+
+    Checked by `worker` (against the tasks it serves) and `register` (against the task definitions): the
+    SDK would ignore such a setting without a word."""
+    unknown = unknown_task_variables(env, task_names)
+    if unknown:
+        raise ConfigError(unknown[0])
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

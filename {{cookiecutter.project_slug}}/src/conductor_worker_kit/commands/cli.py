@@ -5,12 +5,13 @@ new-worker|schemas]`, for the package the team's `__main__.py` names."""
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import ConfigError, Settings, configure_logging, load_env_file, load_settings
+from ..config import ConfigError, Settings, check_task_variables, configure_logging, load_env_file, load_settings
 from ..project import Project
 
 USAGE_ERROR = 2
@@ -24,8 +25,9 @@ def _worker(settings: Settings, project: Project, args: argparse.Namespace) -> i
 
 def _register(settings: Settings, project: Project, args: argparse.Namespace) -> int:
     from ..conductor_client import ConductorClient
-    from .definitions import register
+    from .definitions import register, task_definitions
 
+    check_task_variables(os.environ, [task["name"] for task in task_definitions(project)])
     with ConductorClient(settings) as server:
         for line in register(server, project):
             print(line)

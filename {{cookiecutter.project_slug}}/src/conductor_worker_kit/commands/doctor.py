@@ -15,11 +15,16 @@ from typing import Any
 from ..conductor_client import IDENTITY_PROBE_TASK, ConductorClient, ServerError, server_message
 from ..config import Settings, unknown_task_variables
 from ..project import Project
+from ..runtime.run_state import served_here
 from .definitions import task_definitions, workflow_definitions
+from .wiring import wiring_problems, worker_tasks
 
 # A poll on a domain no task uses shows whether the key may poll, without taking a real task.
 PROBE_DOMAIN = "doctor-permission-probe"
-RECENT_POLL_SECONDS = 120
+# A poll counts as "now" within this many poll intervals (the longest of the served workers), and never
+# less than RECENT_POLL_MIN_SECONDS: a worker stopped a few seconds ago no longer counts as polling.
+RECENT_POLL_INTERVALS = 20
+RECENT_POLL_MIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def _workflows_served(server: ConductorClient, project: Project, served: list[st
         if response.status_code != 200 or not response.content:
             problems.append(f"workflow {name} v{version} is not on the server: run `register`")
             continue
-        for task in _simple_tasks(response.json().get("tasks", [])):
+        for task in [task["name"] for task in worker_tasks(response.json().get("tasks", []))]:
             if task not in served:
                 problems.append(
                     f"workflow {name} on the server uses task {task!r}, which no worker here serves "
@@ -100,17 +105,6 @@ def _workflows_served(server: ConductorClient, project: Project, served: list[st
     if problems:
         return False, "; ".join(problems)
     return True, f"every worker task of {', '.join(w['name'] for w in workflows)} is served here"
-
-
-def _simple_tasks(tasks: list[dict[str, Any]]) -> Iterator[str]:
-    """The names of the worker (SIMPLE) tasks in a workflow's task list, branches and loops included."""
-    for task in tasks:
-        if task.get("type", "SIMPLE") == "SIMPLE":
-            yield task["name"]
-        for branch in [*task.get("decisionCases", {}).values(), task.get("defaultCase", []), task.get("loopOver", [])]:
-            yield from _simple_tasks(branch)
-        for branch in task.get("forkTasks", []):
-            yield from _simple_tasks(branch)
 
 
 def _pending_by_domain(server: ConductorClient, task: str) -> dict[str | None, int]:
@@ -125,7 +119,13 @@ def _pending_by_domain(server: ConductorClient, task: str) -> dict[str | None, i
     return pending
 
 
-def _polled_domains(server: ConductorClient, task: str) -> set[str | None]:
+def recent_poll_seconds(poll_intervals: list[float]) -> float:
+    """How recent a poll must be to show a worker polling now, from the workers' poll intervals (seconds)."""
+    return max(RECENT_POLL_MIN_SECONDS, RECENT_POLL_INTERVALS * max(poll_intervals, default=0.0))
+
+
+def _polled_domains(server: ConductorClient, task: str, window_seconds: float) -> set[str | None]:
+    """The domains `task` was polled in within the last `window_seconds` (doctor's own probe left out)."""
     response = server.request("GET", "/tasks/queue/polldata", params={"taskType": task}, allow=(403, 404))
     if response.status_code != 200:
         return set()
@@ -133,7 +133,7 @@ def _polled_domains(server: ConductorClient, task: str) -> set[str | None]:
     return {
         poll.get("domain") or None
         for poll in response.json()
-        if now_ms - poll.get("lastPollTime", 0) < RECENT_POLL_SECONDS * 1000 and poll.get("domain") != PROBE_DOMAIN
+        if now_ms - poll.get("lastPollTime", 0) < window_seconds * 1000 and poll.get("domain") != PROBE_DOMAIN
     }
 
 
@@ -141,21 +141,53 @@ def _label(domain: str | None) -> str:
     return f"domain '{domain}'" if domain else "no domain"
 
 
-def _domains(server: ConductorClient, task: str, worker_domain: str | None) -> Result:
+@dataclass(frozen=True)
+class LiveState:
+    """What the server and this machine show now, for the domain checks."""
+
+    window_seconds: float
+    polled: dict[str, set[str | None]]  # each served task: the domains it was polled in just now
+    served_here: list[str] | None  # the tasks a `worker` running on this machine serves (None: none runs)
+
+
+def _likely_cause(task: str, worker_domain: str | None, live: LiveState) -> str:
+    polled = live.polled.get(task, set())
+    if polled:  # someone polls this task, in other domains than the tasks wait in
+        return (
+            f"workers poll it in {', '.join(sorted(map(_label, polled)))} only: a domain mismatch "
+            f"(this worker's CONDUCTOR_WORKER_ALL_DOMAIN gives {_label(worker_domain)}; the workflow's "
+            "taskToDomain must name the same domain)"
+        )
+    if live.served_here is not None and task not in live.served_here:
+        return (
+            f"the worker running here serves {', '.join(live.served_here) or 'nothing yet'}, not {task}: "
+            "it was started before this task was added or registered; restart it"
+        )
+    others = sorted(other for other, domains in live.polled.items() if other != task and domains)
+    if others:
+        return (
+            f"a worker polls {', '.join(others)} but not {task}: it runs code from before this task was added; "
+            "restart it"
+        )
+    return "no worker polls any task of this project now: start one (`make worker`), or check its log"
+
+
+def _domains(server: ConductorClient, task: str, worker_domain: str | None, live: LiveState) -> Result:
     pending = _pending_by_domain(server, task)
-    polled = _polled_domains(server, task)
+    polled = live.polled.get(task, set())
     stranded = {domain: count for domain, count in pending.items() if domain not in polled}
     if stranded:
         where = ", ".join(f"{count} in {_label(domain)}" for domain, count in stranded.items())
         return (
             False,
-            f"tasks wait with no worker polling them ({where}); this worker polls {_label(worker_domain)} "
-            "(CONDUCTOR_WORKER_ALL_DOMAIN must match the workflow's taskToDomain)",
+            f"tasks wait where no worker polls now ({where}; no poll in the last {live.window_seconds:.0f}s): "
+            + _likely_cause(task, worker_domain, live),
         )
-    if worker_domain not in polled and pending:
-        return False, f"no recent poll in {_label(worker_domain)}: is the worker running?"
-    polled_text = ", ".join(sorted(_label(domain) for domain in polled)) or "nobody yet"
-    return True, f"worker polls {_label(worker_domain)}; recent polls: {polled_text}; nothing stranded"
+    polled_text = ", ".join(sorted(_label(domain) for domain in polled)) or "none"
+    return True, (
+        f"worker polls {_label(worker_domain)}; polls in the last {live.window_seconds:.0f}s: {polled_text}; "
+        "no task waits unpolled"
+    )
 
 
 def _may_poll(server: ConductorClient, task: str) -> Result:
@@ -174,6 +206,14 @@ def _may_poll(server: ConductorClient, task: str) -> Result:
     return True, "the key may poll this task"
 
 
+def _wiring(project: Project) -> Result:
+    """The shipped workflows give every worker task the inputs its definition requires."""
+    problems = wiring_problems(project)
+    if problems:
+        return False, "; ".join(problems)
+    return True, "every worker task gets the inputs its definition requires; every .input.json supplies its workflow"
+
+
 def _check(name: str, check: Callable[..., Result], *args: object) -> Check:
     try:
         ok, detail = check(*args)
@@ -182,17 +222,18 @@ def _check(name: str, check: Callable[..., Result], *args: object) -> Check:
     return Check(name, ok, detail)
 
 
-def _served_tasks(project: Project) -> tuple[list[str], Check]:
-    """The task names the `worker` command would serve, loaded as it loads them."""
-    from ..runtime.sdk_adapter import served_task_names
+def _served_workers(project: Project) -> tuple[list[Any], Check]:
+    """The SDK workers the `worker` command would serve, loaded as it loads them."""
+    from ..runtime.sdk_adapter import served_workers
 
     try:
-        names = served_task_names(project)
+        workers = served_workers(project)
     except (ImportError, ValueError) as error:  # a worker module that does not load, or is not a worker
         return [], Check("workers served", False, f"{type(error).__name__}: {error}")
-    if not names:
+    if not workers:
         return [], Check("workers served", False, f"WORKERS in {project.package}.workers lists no worker")
-    return names, Check("workers served", True, ", ".join(names))
+    names = [worker.get_task_definition_name() for worker in workers]
+    return workers, Check("workers served", True, ", ".join(names))
 
 
 def run_checks(settings: Settings, project: Project) -> Iterator[Check]:
@@ -205,14 +246,22 @@ def run_checks(settings: Settings, project: Project) -> Iterator[Check]:
             yield first
             if not first.ok:
                 return
-        tasks, served = _served_tasks(project)
+        workers, served = _served_workers(project)
         yield served
         if not served.ok:
             return
+        tasks = [worker.get_task_definition_name() for worker in workers]
+        window = recent_poll_seconds([worker.get_polling_interval_in_seconds() for worker in workers])
+        try:
+            polled = {task: _polled_domains(server, task, window) for task in tasks}
+        except ServerError:
+            polled = {}  # the domain checks then say no one polls; the checks above name the server's problem
+        live = LiveState(window, polled, served_here(settings.health_dir))
         yield _check("worker settings", _worker_settings, tasks)
         defined = [task["name"] for task in task_definitions(project)]
         for task in tasks:
             yield _check(f"task definition {task}", _task_registered, server, task, defined)
             yield _check(f"poll permission {task}", _may_poll, server, task)
-            yield _check(f"domain of {task}", _domains, server, task, settings.worker_domain)
+            yield _check(f"domain of {task}", _domains, server, task, settings.worker_domain, live)
         yield _check("workflows", _workflows_served, server, project, tasks)
+        yield _check("workflow wiring", _wiring, project)

@@ -54,6 +54,16 @@ def owner(health_dir: Path) -> int | None:
     return None
 
 
+def served_here(health_dir: Path) -> list[str] | None:
+    """The tasks a `worker` running on this machine (with this health directory) serves; None if none runs."""
+    run = _read_run(health_dir)
+    pid = run.get("pid") if run else None
+    if run is None or not isinstance(pid, int) or not _alive(pid):
+        return None
+    processes = run.get("processes")
+    return sorted({task for tasks in processes for task in tasks}) if isinstance(processes, list) else []
+
+
 def claim(health_dir: Path) -> Path:
     """At start, after every check that can fail: forget an earlier run's files; unhealthy until polls.
 

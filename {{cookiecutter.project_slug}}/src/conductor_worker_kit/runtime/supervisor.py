@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, Settings, load_process_layout, unknown_task_variables
+from ..config import ConfigError, Settings, load_process_layout
 from ..project import Project
 from . import run_state
 from .child_process import ChildProcess, ForkError, fork
@@ -179,8 +179,6 @@ class Supervisor:
             run_state.record_plan(self.settings.health_dir, plan)
             names = sorted({task for tasks in plan for task in tasks})
             log.info("serving tasks %s in %d worker process(es)", ", ".join(names), len(plan))
-            for line in unknown_task_variables(os.environ, names):
-                log.warning("%s", line)  # a misspelled task name in a CONDUCTOR_WORKER_<TASK>_* variable
             for later in self.slots[1:]:
                 self.start(later)
         if "serving" in message:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, Settings, load_process_layout
+from ..config import ConfigError, Settings, check_task_variables, load_process_layout
 from ..project import Project
 from . import run_state
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
@@ -162,8 +162,24 @@ def _my_workers(project: Project, tasks: list[str] | None) -> tuple[list[Any], l
         raise NothingToServe(f"no worker listed in {project.package}.workers.WORKERS: nothing to serve")
     if tasks is not None:
         return [workers[name] for name in tasks], None
+    check_task_variables(os.environ, list(workers))  # the first process checks for all of them
     plan = plan_processes(list(workers), load_process_layout())
     return [workers[name] for name in plan[0]], plan
+
+
+def warn_undefined_tasks(settings: Settings, task_names: list[str]) -> None:
+    """A WARNING for each served task the server has no definition of: it is polled all the same, but no
+    workflow can schedule it until `register` runs. Only a hint: any error here is left to the runners."""
+    from ..conductor_client import ConductorClient, ServerError
+
+    try:
+        with ConductorClient(settings) as server:
+            for name in task_names:
+                response = server.request("GET", f"/metadata/taskdefs/{name}", allow=(403, 404))
+                if response.status_code == 404 or (response.status_code == 200 and not response.content):
+                    log.warning("task %s has no definition on the server: run `register` (it is polled anyway)", name)
+    except ServerError as error:
+        log.debug("could not look up the task definitions: %s", error)
 
 
 def _wait_for_go(gate_fd: int, stop: StopRequest) -> bool:
@@ -227,6 +243,9 @@ def run(
     names = [worker.get_task_definition_name() for worker in workers]
     report(report_pipe, serving=names)
     log.info("process %d serves %s", slot, ", ".join(names))
+    if plan is not None:  # the first start of the first process: once per `worker` command
+        every_task = [task for tasks in plan for task in tasks]
+        threading.Thread(target=warn_undefined_tasks, args=(settings, every_task), daemon=True).start()
     while not stop.wait(0.2):
         if os.getppid() != parent:
             log.warning("the worker command is gone: draining")
