@@ -12,7 +12,9 @@ breaking the drain. Only public surfaces are used:
   imported from its module), built with their public constructors;
 - the runners' `task_client` / `async_task_client` attribute, through which every poll, every result
   and every next task handed out with a result passes: replaced by a counting subclass;
-- the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks.
+- the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks;
+- `TaskInProgress` (from `conductor.client.context.task_context`), what a worker returns for "not done
+  yet": the kit's `in_progress()` builds it with checked, typed arguments.
 
 The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
 server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
@@ -30,6 +32,7 @@ from conductor.client.automator.task_runner import TaskRunner
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+from conductor.client.context.task_context import TaskInProgress
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 
@@ -42,6 +45,7 @@ __all__ = [
     "AuthenticationSettings",
     "Configuration",
     "MetricsSettings",
+    "TaskInProgress",
     "TaskLedger",
     "TaskRunner",
     "build_runner",
@@ -85,6 +89,7 @@ def _held(task: Any) -> HeldTask:
         task_id=task.task_id,
         task_type=task.task_def_name or task.task_type or "?",
         workflow_id=task.workflow_instance_id or "?",
+        response_timeout_seconds=task.response_timeout_seconds or None,
     )
 
 
@@ -107,7 +112,7 @@ def _reported(ledger: TaskLedger, body: Any, next_task: Any) -> None:
     if next_task is not None:
         ledger.take(_held(next_task))  # before the release: held never reads empty in between
     if not body.extend_lease:  # lease heartbeats come through the update too; they release nothing
-        ledger.release(body.task_id)
+        ledger.release(body.task_id, str(getattr(body.status, "value", body.status)))
 
 
 class CountingTaskClient(TaskResourceApi):

@@ -8,7 +8,8 @@ refuses new polls; a drain is complete when no poll is in flight and nothing is 
 """
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class HeldTask:
     task_id: str
     task_type: str
     workflow_id: str
+    response_timeout_seconds: float | None = None  # the server times the task out after this without news
+    taken_at: float = field(default_factory=time.monotonic, compare=False)
 
     def __str__(self) -> str:
         return f"{self.task_type} {self.task_id} (workflow {self.workflow_id})"
@@ -28,6 +31,7 @@ class TaskLedger:
         self._lost: list[HeldTask] = []
         self._polls_in_flight = 0
         self._draining = False
+        self._overdue: list[tuple[HeldTask, str]] = []
 
     @property
     def draining(self) -> bool:
@@ -55,10 +59,20 @@ class TaskLedger:
         with self._lock:
             self._held[task.task_id] = task
 
-    def release(self, task_id: str) -> None:
-        """The server accepted this task's result: the process no longer holds it."""
+    def release(self, task_id: str, status: str = "") -> None:
+        """The server took this task's result (`status`): the process no longer holds it. A result reported
+        later than the task's responseTimeoutSeconds is kept for `overdue`: the server may have dropped it."""
         with self._lock:
-            self._held.pop(task_id, None)
+            task = self._held.pop(task_id, None)
+            timeout = task.response_timeout_seconds if task else None
+            if task and timeout and time.monotonic() - task.taken_at > timeout:
+                self._overdue.append((task, status))
+
+    def overdue(self) -> list[tuple[HeldTask, str]]:
+        """The results reported after their task's responseTimeoutSeconds since the last call, with their status."""
+        with self._lock:
+            found, self._overdue = self._overdue, []
+            return found
 
     def lose(self, task_id: str) -> None:
         """The SDK gave up reporting this task's result: the server will time it out and retry it."""

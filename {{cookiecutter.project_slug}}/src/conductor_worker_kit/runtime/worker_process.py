@@ -32,9 +32,11 @@ from ..project import Project
 from . import run_state
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
 from .stop_request import StopRequest
-from .task_ledger import TaskLedger
+from .task_ledger import HeldTask, TaskLedger
 
 BEAT_EVERY_SECONDS = 1.0
+# Results the server would refuse to take once the task timed out; IN_PROGRESS only asks to be polled again.
+FINAL_STATUSES = {"COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"}
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class WorkerHost:
         from . import sdk_adapter as sdk  # slow: the SDK, after the signal handlers are in place
 
         self.ledger = TaskLedger()
+        self.settings = settings
         self.workers = workers
         configuration = sdk.configuration(settings)
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
@@ -98,6 +101,15 @@ class WorkerHost:
         asyncio.set_event_loop(self.loop)
         self.loop.run_until_complete(asyncio.gather(*(runner.run() for runner in self.async_runners)))
 
+    def check_late_results(self) -> threading.Thread | None:
+        """Look up, on a thread of its own, the results reported after their task's responseTimeoutSeconds."""
+        overdue = [(task, status) for task, status in self.ledger.overdue() if status in FINAL_STATUSES]
+        if not overdue:
+            return None
+        thread = threading.Thread(target=warn_dropped_results, args=(self.settings, overdue), daemon=True)
+        thread.start()
+        return thread
+
     def stopped_runners(self) -> list[str]:
         return [thread.name for thread in self.threads if not thread.is_alive()]
 
@@ -122,6 +134,9 @@ class WorkerHost:
                 )
                 return ABANDONED
             time.sleep(0.02)
+        late = self.check_late_results()
+        if late is not None:
+            late.join(timeout=max(1.0, deadline - time.monotonic()))
         for runner in self.sync_runners:
             runner.stop()
         for runner in self.async_runners:
@@ -165,6 +180,33 @@ def _my_workers(project: Project, tasks: list[str] | None) -> tuple[list[Any], l
     check_task_variables(os.environ, list(workers))  # the first process checks for all of them
     plan = plan_processes(list(workers), load_process_layout())
     return [workers[name] for name in plan[0]], plan
+
+
+def warn_dropped_results(settings: Settings, overdue: list[tuple[HeldTask, str]]) -> None:
+    """A WARNING for each late result the server no longer wanted: it had already timed the task out (or
+    given it to another worker), so the result was dropped with no error, and a retry may run the task again."""
+    from ..conductor_client import ConductorClient, ServerError
+
+    try:
+        with ConductorClient(settings) as server:
+            for task, reported in overdue:
+                response = server.request("GET", f"/tasks/{task.task_id}", allow=(403, 404))
+                found = response.json() if response.status_code == 200 and response.content else {}
+                status = found.get("status") if isinstance(found, dict) else None
+                if status and status != reported:
+                    log.warning(
+                        "%s: its %s result came after %.0fs, past its responseTimeoutSeconds (%.0fs), and the "
+                        "server had already ended it as %s: the result was dropped and a retry may run it again. "
+                        "Raise responseTimeoutSeconds, turn on lease extension, or return in_progress() "
+                        "(README, Long-running tasks)",
+                        task,
+                        reported,
+                        time.monotonic() - task.taken_at,
+                        task.response_timeout_seconds or 0,
+                        status,
+                    )
+    except (ServerError, ValueError) as error:
+        log.debug("could not look up late results: %s", error)
 
 
 def warn_undefined_tasks(settings: Settings, task_names: list[str]) -> None:
@@ -247,6 +289,7 @@ def run(
         every_task = [task for tasks in plan for task in tasks]
         threading.Thread(target=warn_undefined_tasks, args=(settings, every_task), daemon=True).start()
     while not stop.wait(0.2):
+        host.check_late_results()
         if os.getppid() != parent:
             log.warning("the worker command is gone: draining")
             stop.request()
