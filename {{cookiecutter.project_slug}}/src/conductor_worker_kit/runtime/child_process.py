@@ -7,7 +7,7 @@ modules already loaded, so a worker process reaches its first poll sooner (see d
 - Forking a process that has threads can leave the child deadlocked on a lock another thread held,
   so `fork` refuses (ForkError) when the `worker` command has more than one thread, e.g. because a
   logging handler added to it starts one.
-- SIGTERM and SIGINT are blocked across the fork: a signal sent to the child before it has its own
+- SIGTERM, SIGINT and SIGUSR1 are blocked across the fork: a signal sent to the child before it has its own
   handlers waits for them instead of hitting the command's.
 - The child closes the command's pipes it has no use for, and always ends with `os._exit`: it never
   returns into the command's code (whose `finally` blocks would release the health directory). As in
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 
 from .stop_request import StopRequest
 
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
 
 
 class ForkError(Exception):

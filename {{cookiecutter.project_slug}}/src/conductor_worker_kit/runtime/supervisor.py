@@ -14,7 +14,9 @@ Prometheus `/metrics` too, summed over the files every worker process writes.
   count starts again once one has run for a minute. When that does not keep it up, or a process
   fails before it serves, everything is stopped and the command exits 1 with one line saying why.
 - SIGTERM or SIGINT: every worker process drains (takes no new task, finishes and reports the
-  ones it holds) within WORKER_SHUTDOWN_GRACE_SECONDS. Exit 0 only if all of them drained.
+  ones it holds) within WORKER_SHUTDOWN_GRACE_SECONDS. Exit 0 only if all of them drained. A second
+  one stops at once: the worker processes abandon their running tasks, name them, and the command
+  exits 1.
 """
 
 import contextlib
@@ -252,8 +254,9 @@ class Supervisor:
                 log.warning("%s exited with %s: restarting in %.0fs", slot.label, _describe(status), delay)
         return None
 
-    def drain(self) -> bool:
-        """SIGTERM to every worker process; True if each of them drained and exited 0."""
+    def drain(self, stop: StopRequest) -> bool:
+        """SIGTERM to every worker process; True if each of them drained and exited 0. A second signal
+        to this command (`stop.hurried`) makes them abandon their running tasks at once (SIGUSR1)."""
         if self.server_check is not None:
             self.server_check.process.kill()  # it holds nothing
             os.close(self.server_check.ended)
@@ -264,6 +267,15 @@ class Supervisor:
             self._close_gate(slot)  # one still waiting for the server check stops without polling
             slot.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds + EXIT_MARGIN_SECONDS
+        hurried = False
+        while time.monotonic() < deadline and any(slot.process.poll() is None for slot in running if slot.process):
+            if stop.hurried and not hurried:
+                hurried = True
+                log.warning("received a second signal: stopping at once, abandoning the running tasks")
+                for slot in running:
+                    assert slot.process is not None
+                    slot.process.send_signal(signal.SIGUSR1)
+            time.sleep(0.02)
         clean = True
         for slot in running:
             assert slot.process is not None
@@ -272,7 +284,7 @@ class Supervisor:
                 status = slot.process.kill()
                 log.error("%s did not stop after the grace: killed", slot.label)
             if status == ABANDONED:
-                log.error("%s abandoned running tasks at the end of the grace (named above)", slot.label)
+                log.error("%s abandoned running tasks (named above)", slot.label)
             elif status > 0 and slot.serving:  # one that never served printed why itself
                 log.error("%s exited with %s while draining", slot.label, _describe(status))
             clean = clean and status == DRAINED
@@ -282,7 +294,7 @@ class Supervisor:
 def serve(settings: Settings, project: Project) -> int:
     """Run until SIGTERM/SIGINT: 0 after a clean drain, 1 if the workers cannot be kept up or did not
     drain, 2 on a configuration error."""
-    stop = StopRequest()
+    stop = StopRequest(hurry_on_second_signal=True)
     stop.install()  # first, so a signal at any point ends in a drain
 
     # Everything that can fail comes before the health directory is touched: a second start that
@@ -313,8 +325,12 @@ def serve(settings: Settings, project: Project) -> int:
             log.error("%s", error)
             failed = 1
         if failed is None and stop.signal is not None:
-            log.info("received %s: draining (grace %.0fs)", stop.signal.name, settings.shutdown_grace_seconds)
-        clean = supervisor.drain()
+            log.info(
+                "received %s: draining the running tasks (grace %.0fs); a second one stops at once",
+                stop.signal.name,
+                settings.shutdown_grace_seconds,
+            )
+        clean = supervisor.drain(stop)
     finally:
         run_state.release(settings.health_dir)
     if failed is not None:

@@ -11,8 +11,8 @@ Process 0 also serves Prometheus `/metrics` on WORKER_METRICS_PORT, summed over 
 every worker process: prometheus_client is loaded here anyway (the SDK records its metrics with it),
 so the `worker` command itself does not load it.
 
-Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration,
-3 the grace ran out with tasks still running (they are named in the log).
+Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration, 3 running
+tasks were abandoned (named in the log): the grace ran out, or SIGUSR1 said to stop at once.
 """
 
 import asyncio
@@ -113,22 +113,29 @@ class WorkerHost:
     def stopped_runners(self) -> list[str]:
         return [thread.name for thread in self.threads if not thread.is_alive()]
 
-    def drain(self, grace_seconds: float) -> int:
-        """Take nothing more, wait until every task held is reported, then stop the runners."""
+    def drain(self, grace_seconds: float, stop: StopRequest | None = None) -> int:
+        """Take nothing more, wait until every task held is reported, then stop the runners. Past the
+        grace, or at once when `stop` is hurried, the running tasks are abandoned and named."""
         deadline = time.monotonic() + grace_seconds
         # A result lost before the drain was logged by the SDK when it happened; the exit status is the drain's.
         lost_before = len(self.ledger.lost())
         self.ledger.start_draining()
         for worker in self.workers:
             worker.paused = True
-        log.info("draining %d task(s) in flight (grace %.0fs)", len(self.ledger.held()), grace_seconds)
+        log.info(
+            "draining %d task(s) in flight (grace %.0fs): %s",
+            len(self.ledger.held()),
+            grace_seconds,
+            ", ".join(map(str, self.ledger.held())) or "none",
+        )
         while not self.ledger.idle():
-            if time.monotonic() >= deadline:
+            hurried = stop is not None and stop.hurried
+            if hurried or time.monotonic() >= deadline:
                 held = self.ledger.held()
                 log.error(
-                    "grace of %.0fs exceeded: abandoning %d running task(s): %s; the server gives each to a "
-                    "worker again after its responseTimeoutSeconds",
-                    grace_seconds,
+                    "%s: abandoning %d running task(s): %s; the server gives each to a worker again after its "
+                    "responseTimeoutSeconds",
+                    "stopping at once" if hurried else f"grace of {grace_seconds:.0f}s exceeded",
                     len(held),
                     ", ".join(map(str, held)),
                 )
@@ -297,4 +304,4 @@ def run(
         if stopped:
             log.error("%s stopped unexpectedly (the error is above): exiting to be restarted", ", ".join(stopped))
             return FAILED
-    return host.drain(settings.shutdown_grace_seconds)
+    return host.drain(settings.shutdown_grace_seconds, stop)
