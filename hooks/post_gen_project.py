@@ -32,15 +32,18 @@ def recorded_answers(answers: dict) -> dict:
 
 
 def next_steps(answers: dict) -> str:
+    """The README's Quickstart, in the same order."""
     slug = answers["project_slug"]
     return "\n".join(
         [
-            f"Created {slug}. Next steps:",
+            f"Created {slug}. Next steps (the README's Quickstart):",
             f"  cd {slug}",
-            "  make install            # virtualenv + locked dependencies",
-            "  make check              # lint, type-check, unit tests",
-            "  docker compose up       # local Conductor server + register + worker",
-            "  make run-workflow       # in another shell: the example workflow's result",
+            "  make install                      # .venv from uv.lock; only Python needed",
+            "  make check                        # uv.lock up to date, linters, mypy, unit tests",
+            "  docker compose up -d conductor    # a local Conductor server on http://localhost:8080",
+            "  make register                     # upload the task definition and the workflow",
+            "  make worker                       # poll and execute tasks; Ctrl-C drains and stops",
+            "  make run-workflow                 # in another shell: prints COMPLETED and the output",
         ]
     )
 

@@ -1,14 +1,18 @@
 """What a new user meets in the generated project: every documented command has its make target,
 `make install` finds a Python that fits, the defaults are generic, the README is what a team keeps,
-and what the commands leave behind stays out of git."""
+every link and cited doc exists in the project itself, the steps printed after generation are the
+README's Quickstart, and what the commands leave behind stays out of git."""
 
+import importlib.util
 import os
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from harness.baked_project import python_for
+import pytest
+
+from harness.baked_project import TEMPLATE_ROOT, python_for
 
 
 def make(project_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -120,3 +124,54 @@ def test_what_the_commands_leave_behind_is_not_committed(baker: Any) -> None:
     )
     assert "e2e-logs" not in status.stdout
     assert ".env.example" in status.stdout  # the listing itself works
+
+
+def quickstart_steps(readme: str) -> list[str]:
+    """The Quickstart's commands, without the ones it marks optional."""
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("#", 1) for line in block.splitlines()]
+    return [command.strip() for command, comment in lines if not comment.strip().startswith("optional")]
+
+
+def test_the_steps_printed_after_generation_are_the_quickstart(baker: Any) -> None:
+    spec = importlib.util.spec_from_file_location("post_gen_project", TEMPLATE_ROOT / "hooks" / "post_gen_project.py")
+    assert spec and spec.loader
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    project = baker()
+    printed = hook.next_steps(project.answers).splitlines()
+    assert printed[1].strip() == f"cd {project.path.name}"
+    steps = [line.split("#", 1)[0].strip() for line in printed[2:]]
+    assert steps == quickstart_steps((project.path / "README.md").read_text())
+    assert steps[0] == "make install" and steps[-1] == "make run-workflow"
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for the headings: lowercase, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+OPTION_SETS = {"defaults": {}, "options-off": {"kubernetes": False, "metrics": False}}
+
+
+@pytest.mark.parametrize("answers", OPTION_SETS.values(), ids=OPTION_SETS.keys())
+def test_every_link_and_cited_doc_is_in_the_project_itself(baker: Any, answers: dict[str, Any]) -> None:
+    """A project leaves the template repository behind: nothing it links or cites may live only there."""
+    project = baker(**answers)
+    documents = [path for path in project.files() if path.suffix == ".md"]
+    for document in documents:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]+))?\)", document.read_text()):
+            if "://" in target:
+                continue
+            linked = (document.parent / target).resolve() if target else document
+            where = f"{document.relative_to(project.path)} links to {target}#{anchor}"
+            assert linked.is_file() and linked.is_relative_to(project.path), where
+            if anchor:
+                assert anchor in heading_anchors(linked.read_text()), where
+    for path in project.files():
+        if path.suffix in {".lock", ".json"}:
+            continue
+        for cited in set(re.findall(r"(?<![\w/.])docs/[\w-]+\.md\b", path.read_text(errors="replace"))):
+            assert (project.path / cited).is_file(), f"{path.relative_to(project.path)} cites {cited}"

@@ -255,7 +255,7 @@ def run(
     `tasks`: the tasks to serve; None for the first process, which plans and serves the first share.
     """
     # No cyclic garbage collection until the runners run: loading the SDK makes little garbage, and each
-    # collection would walk every object loaded so far (it costs ~8 % of the start; docs/sizing.md).
+    # collection would walk every object loaded so far, for nothing (docs/sizing.md).
     gc.disable()
     if metrics_dir is not None:  # where the SDK's prometheus_client writes, read when it is imported
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
