@@ -1,6 +1,7 @@
-"""`new-worker` in a baked project: new workers (sync and async) pass the project's own checks; typed I/O
-and the task definition's schemas stay in step; every refused name leaves the tree byte-identical.
-(Serving them on the real server, and `--from-server`: tests/e2e/test_new_worker_on_server.py.)"""
+"""`new-worker` in a baked project: new workers (sync and async, and from a server's definitions) pass the
+project's own checks; typed I/O and the task definition's schemas stay in step; every refused name leaves
+the tree byte-identical. (Serving them on the real server, and `--from-server` against it:
+tests/e2e/test_new_worker_on_server.py.)"""
 
 import hashlib
 import json
@@ -45,6 +46,69 @@ def package_dir(project: BakedProject) -> Path:
     return project.path / "src" / project.package
 
 
+# `new-worker --from-server` without a server: the command's function, given the definitions a server answers
+# (with the server's defaults for the fields a definition leaves out, as a server does).
+FROM_SERVER = """
+import json, sys
+from conductor_worker_kit.commands.definitions import TASK_FIELDS
+from conductor_worker_kit.project import Project
+from conductor_worker_kit.scaffold.checkout import checkout_project
+from conductor_worker_kit.scaffold.new_worker import new_worker
+
+defaults = {key: value for key, value in TASK_FIELDS.items() if value is not None}
+server = {definition["name"]: {**defaults, **definition} for definition in json.loads(sys.argv[1])}
+project = checkout_project(Project(sys.argv[2]))
+for name in server:
+    print("\\n".join(new_worker(project, name, name.endswith("_async"), None, server.get)))
+"""
+LONG_FIELD = "the_longest_field_name_a_partner_team_could_think_of_for_the_delivery_window"
+ORDER_INPUT = {
+    "type": "object",
+    "properties": {
+        "customer": {
+            "type": "object",
+            "description": "who ordered",
+            "properties": {
+                "email": {"type": "string"},
+                "tier": {"enum": ["GOLD", "SILVER"]},
+                "note": {"type": ["string", "null"]},
+            },
+            "required": ["email"],
+        },
+        "quantity": {"type": "integer", "minimum": 1},
+        "gift": {"type": "boolean"},
+        LONG_FIELD: {"type": "number"},
+    },
+    "required": ["customer", "quantity", LONG_FIELD],
+}
+ORDER_RESULT = {
+    "type": "object",
+    "properties": {
+        "lines": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+        },
+        "accepted": {"type": "boolean"},
+    },
+    "required": ["lines", "accepted"],
+}
+LONG_DESCRIPTION = 'Says "hello" to everyone in a list that a partner team keeps, ' * 3 + 'in a \\ way, "quoted"'
+
+
+def server_definition(name: str, **fields: Any) -> dict[str, Any]:
+    """A definition as a server answers it: the fields the server has no default for are set too."""
+    owner = {"ownerEmail": "other.team@example.com", "timeoutSeconds": 60, "responseTimeoutSeconds": 20}
+    return {"name": name, **owner, "rateLimitPerFrequency": 0, "concurrentExecLimit": 0, **fields}
+
+
+def with_schemas(name: str) -> dict[str, Any]:
+    return server_definition(
+        name,
+        inputSchema={"name": f"{name}_input", "version": 1, "type": "JSON", "data": ORDER_INPUT},
+        outputSchema={"name": f"{name}_output", "version": 1, "type": "JSON", "data": ORDER_RESULT},
+    )
+
+
 def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> None:
     project = baker().install()
     workflow = project.workflow_name
@@ -85,8 +149,39 @@ def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> Non
     scaled = (project.path / "k8s" / "scaledobject.yaml").read_text()
     assert scaled.count("- type: metrics-api") == 3
     assert "taskType=send_email" in scaled and "taskType=fetch_rates" in scaled
+    # Generated code uses the kit's public names only.
+    worker = (package / "workers" / "send_email.py").read_text()
+    assert "\nfrom conductor_worker_kit import parse_input, typed_io\n" in worker
+    unit_test = (project.path / "tests" / "workers" / "test_fetch_rates.py").read_text()
+    assert "\nfrom conductor_worker_kit import InvalidInput\n" in unit_test
+    assert f"\nfrom {project.package}.workers.fetch_rates import fetch_rates\n" in unit_test
     assert " passed" in checks_pass(project)
     assert "{{" not in (package / "workers" / "send_email.py").read_text()
+    assert project.cli("schemas", "--check").returncode == 0
+
+
+def test_server_definitions_become_workers_that_pass_the_checks(baker: Any) -> None:
+    """Nested, nullable, enum, list and very long fields; keys only; neither, with a long description."""
+    project = baker().install()
+    definitions = [
+        with_schemas("place_order"),
+        with_schemas("place_order_async"),
+        server_definition("legacy_keys", inputKeys=["customer_id", "amount"], outputKeys=["receipt"]),
+        server_definition("described_only", description=LONG_DESCRIPTION),
+    ]
+    project.run("python", "-c", FROM_SERVER, json.dumps(definitions), project.package)
+    workers = package_dir(project) / "workers"
+    source = (workers / "place_order.py").read_text()
+    assert "class PlaceOrderInputCustomer:" in source
+    assert '    tier: Literal["GOLD", "SILVER"] | None = None\n' in source
+    assert "    lines: list[PlaceOrderResultLinesItem]\n" in source
+    assert "async def place_order_async(" in (workers / "place_order_async.py").read_text()
+    assert "    customer_id: Any = None\n    amount: Any = None\n" in (workers / "legacy_keys.py").read_text()
+    assert '    """Says "hello" to everyone' in (workers / "described_only.py").read_text()
+    assert "BAD_INPUT" not in (project.path / "tests" / "workers" / "test_legacy_keys.py").read_text()
+    saved = json.loads((package_dir(project) / "definitions" / "tasks" / "place_order.json").read_text())
+    assert saved["inputSchema"]["data"] == ORDER_INPUT  # it says what the code says: kept, descriptions too
+    assert " passed" in checks_pass(project)
     assert project.cli("schemas", "--check").returncode == 0
 
 
@@ -117,12 +212,14 @@ def test_code_and_json_schemas_disagreeing_fail_the_check_until_schemas_runs(bak
 
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
-    """A project with a worker whose module, function and task names differ, and a definition whose
-    file name is not its task name."""
+    """A project with a worker whose module, function and task names differ, a definition whose file
+    name is not its task name, a definition without a worker, and a unit test without one."""
     project = bake(tmp_path_factory.mktemp("crowded"))
     project.add_worker("audit", EXTRA_WORKER, "record_audit")
     tasks = package_dir(project) / "definitions" / "tasks"
     (tasks / "renamed_file.json").write_text(json.dumps({"name": "billing_sync", "ownerEmail": "a@example.com"}))
+    (tasks / "draft_task.json").write_text(json.dumps({"name": "draft_task"}))
+    (project.path / "tests" / "workers" / "test_legacy_report.py").write_text('"""A test left behind."""\n')
     return project.install()
 
 
@@ -135,13 +232,16 @@ REFUSED = [
     ("class", "is a Python keyword"),
     ("match", "is a Python keyword"),
     ("audit", "taken: a module in workers/ exists"),
-    ("errors", "taken: a module in workers/ exists"),
-    ("typed_io", "a name every worker module imports"),
+    ("defaults", "taken: a module in workers/ exists"),
+    ("typed_io", "a name the generated worker module or its unit test uses"),
+    ("parse_input", "a name the generated worker module or its unit test uses"),
+    ("run_through_sdk", "a name the generated worker module or its unit test uses"),
     ("record_audit", "taken: workers/__init__.py already binds that name"),
     ("audit_trail", "taken: a worker in WORKERS serves that task"),
     ("billing_sync", "taken: a task definition in definitions/tasks has that name"),
-    ("compute_invoice_total", "taken: a task definition exists"),
-    ("invoice_total", "taken: a module in workers/ exists"),
+    ("compute_invoice_total", "taken: a module in workers/ exists"),
+    ("draft_task", "taken: a task definition exists"),
+    ("legacy_report", "taken: a unit test module exists"),
 ]
 
 
@@ -208,7 +308,7 @@ def test_a_one_line_workers_list_is_extended(baker: Any) -> None:
     )
     assert project.cli("new-worker", "another_task").returncode == 0
     assert "WORKERS = [\n    compute_invoice_total,\n    another_task,\n]" in listing.read_text()
-    assert "from .another_task import another_task\nfrom .invoice_total import" in listing.read_text()
+    assert "from .another_task import another_task\nfrom .compute_invoice_total import" in listing.read_text()
     assert " passed" in checks_pass(project)
 
 

@@ -14,9 +14,9 @@ from conductor_worker_kit.commands.definitions import (
     task_definitions,
     workflow_definitions,
 )
+from conductor_worker_kit.commands.wiring import wiring_problems
 from conductor_worker_kit.project import Project
 from conductor_worker_kit.runtime.sdk_adapter import served_workers
-from conductor_worker_kit.commands.wiring import wiring_problems
 from conductor_worker_kit.scaffold.schemas import stale_fields, typed_workers
 
 PROJECT = Project("{{ cookiecutter.package_name }}")

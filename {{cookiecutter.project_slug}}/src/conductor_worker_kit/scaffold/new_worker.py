@@ -1,47 +1,56 @@
+# Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
+# with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """`new-worker NAME`: a new worker in one command.
 
 It writes the worker module (typed input and result dataclasses, input parsed at the boundary), its
-task definition (the retry and timeout defaults, with inputSchema and outputSchema), a unit test, and
-adds the function to `WORKERS`. `--workflow WF` appends the task to a workflow; `--from-server` starts
-from the definition the server already has. Every check runs before anything is written: a refused
-name leaves the tree exactly as it was.
+task definition (name, keys, inputSchema and outputSchema; retries and timeouts come from the task
+defaults), a unit test, and adds the function to `WORKERS` (and, with the Kubernetes files, a
+queue-depth trigger). `--workflow WF` appends the task to a workflow; `--from-server` starts from the
+definition the server already has. Every check runs before anything is written: a refused name
+leaves the tree exactly as it was.
+
+New files are the templates beside this module (`templates/*.tmpl`) filled in by `render`; existing
+files get small edits that are checked before anything is written (`WORKERS` through `ast`, JSON as
+JSON). Everything is found through the `Project` of the checkout, never a path of the kit's own.
 """
 
 import ast
+import importlib
 import json
 import keyword
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..commands.definitions import (
-    INPUT_SUFFIX,
-    TASK_DEFAULTS_FILE,
-    TASK_FIELDS,
-    TASKS_DIR,
-    WORKFLOWS_DIR,
-    definition_files,
-    stored_form,
-)
-from .schemas import json_text
+from ..commands.definitions import INPUT_SUFFIX, TASK_FIELDS, definition_files, stored_form
+from ..project import Project
+from ..task_io import agrees, io_types
+from .schemas import json_text, schema_def
 
-PACKAGE = __package__ or ""
-PACKAGE_DIR = Path(__file__).parent
-WORKERS_DIR = PACKAGE_DIR / "workers"
-PROJECT_DIR = PACKAGE_DIR.parents[1]
-UNIT_TESTS_DIR = PROJECT_DIR / "tests" / "workers"
-SCALED_OBJECT = PROJECT_DIR / "k8s" / "scaledobject.yaml"
+Fetch = Callable[[str], dict[str, Any] | None]  # task name -> the server's definition, or None
 
+TEMPLATES = Path(__file__).parent / "templates"
 NAME_RULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-LINE_LENGTH = 120
-# Names a generated worker module imports or defines itself: a worker must not shadow them.
-RESERVED = {"dataclass", "asdict", "Any", "Literal", "worker_task", "parse_input", "typed_io", "WORKERS"}
-RESERVED |= {"THREAD_COUNT", "POLL_INTERVAL_MILLIS", "InvalidInput"}
+LINE_LENGTH = 120  # the project's ruff line-length: generated code is laid out as `ruff format` would
+# Names a generated worker module binds: a task (its function) or an input field must not shadow them.
+WORKER_MODULE_NAMES = {"dataclass", "asdict", "Any", "Literal", "worker_task", "parse_input", "typed_io"}
+WORKER_MODULE_NAMES |= {"InvalidInput", "THREAD_COUNT", "POLL_INTERVAL_MILLIS", "WORKERS"}
+# Names its unit test binds besides: the task's function, imported there, must not be shadowed either.
+UNIT_TEST_NAMES = {"asyncio", "pytest", "Task", "TaskResultStatus", "Worker", "run", "run_through_sdk"}
+UNIT_TEST_NAMES |= {"TASK_NAME", "EXAMPLE_INPUT", "EXAMPLE_OUTPUT", "BAD_INPUT"}
 # Audit fields the server keeps about a definition; they are not part of it.
 AUDIT_FIELDS = {"createTime", "updateTime", "createdBy", "updatedBy", "ownerApp"}
+# A value of the wrong type for each simple field type, and how parse_input names the type wanted.
+WRONG_VALUES = {
+    "str": (7, "a string"),
+    "int": ("x", "an integer"),
+    "float": ("x", "a number"),
+    "bool": ("x", "true or false"),
+}
+TODO_DESCRIPTION = "TODO: say what this task does."
 
 
 class Refused(Exception):
@@ -82,7 +91,7 @@ def camel(name: str) -> str:
 
 def _check_identifier(name: str, where: str) -> None:
     # `request` and `result` are the generated function's own variables.
-    if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED | {"request", "result"}:
+    if not name.isidentifier() or keyword.iskeyword(name) or name in WORKER_MODULE_NAMES | {"request", "result"}:
         raise Refused(f"{where} {name!r} is not usable as a Python field name (an identifier, not a keyword)")
 
 
@@ -146,11 +155,98 @@ def all_shapes(shape: Shape) -> list[Shape]:
     return [inner for nested in shape.nested for inner in all_shapes(nested)] + [shape]
 
 
-# --- rendering code that ruff format leaves as it is ---------------------------------------------
+# --- templates, filled in as `ruff format` would lay them out -------------------------------------
+
+PLACEHOLDER = re.compile(r"\$(\w+)")
 
 
 class Raw(str):
-    """Source text emitted as it is, not as a string literal (e.g. `request.text`)."""
+    """Code written as it is inside a Python value, not as a string literal (e.g. `request.text`)."""
+
+
+@dataclass(frozen=True)
+class Items:
+    """Code between brackets the template writes, e.g. `def f($parameters)`: on the line if it fits,
+    else one item per line with a trailing comma."""
+
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Docstring:
+    """A docstring's text, wrapped to fit where the template puts it."""
+
+    text: str
+
+
+def render(template: str, **values: object) -> str:
+    """`templates/<template>` with each `$name` replaced by its value, which is one of:
+
+    - None: the line is left out (and so is a blank line that this would double, or leave at the end);
+    - a str: code as it is, its later lines indented like the template line;
+    - Items or a Docstring (see each);
+    - any other value (dict, list, tuple, Call, str inside them): a Python literal, on one line if it
+      fits, else one element per line.
+    """
+    lines: list[str] = []
+    after_left_out = False
+    for line in (TEMPLATES / template).read_text().splitlines():
+        if any(values[name] is None for name in PLACEHOLDER.findall(line)):
+            after_left_out = True
+        elif not line and after_left_out and (not lines or not lines[-1]):
+            continue
+        else:
+            after_left_out = False
+            lines.append(_filled(line, values))
+    while after_left_out and lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def _filled(line: str, values: Mapping[str, object]) -> str:
+    """One template line with its placeholders replaced, left to right (each laid out for its column)."""
+    indent = len(line) - len(line.lstrip())
+    done, rest = "", line
+    while match := PLACEHOLDER.search(rest):
+        done, rest = done + rest[: match.start()], rest[match.end() :]
+        column = len(done.rsplit("\n", 1)[-1])
+        tail = len(PLACEHOLDER.sub(lambda later: _flat_text(values[later[1]]), rest))
+        done += _laid_out(values[match[1]], indent, column, tail)
+    return done + rest
+
+
+def _flat_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Items):
+        return ", ".join(value.items)
+    if isinstance(value, Docstring):
+        return f'"""{value.text}"""'
+    return _flat(value)
+
+
+def _laid_out(value: object, indent: int, column: int, tail: int) -> str:
+    """`value` as code that starts at `column` of a line indented by `indent`, with `tail` characters after it."""
+    if isinstance(value, str):
+        first, *later = value.removesuffix("\n").split("\n")
+        return "\n".join([first, *(" " * indent + line if line else line for line in later)])
+    if isinstance(value, Items):
+        flat = ", ".join(value.items)
+        if column + len(flat) + tail <= LINE_LENGTH or not value.items:
+            return flat
+        return "\n" + "".join(f"{' ' * (indent + 4)}{item},\n" for item in value.items) + " " * indent
+    if isinstance(value, Docstring):
+        return _docstring(value.text, indent)
+    return literal(value, indent, column, tail)
+
+
+def _docstring(text: str, indent: int) -> str:
+    # As ruff format does: a quote at either end would merge with the triple quotes, so a space parts them.
+    text = (" " if text.startswith('"') else "") + text + (" " if text.endswith('"') else "")
+    if indent + len(text) + 6 <= LINE_LENGTH:
+        return f'"""{text}"""'
+    pad = "\n" + " " * indent
+    return '"""' + pad.join(textwrap.wrap(text, LINE_LENGTH - indent - 3)) + pad + '"""'
 
 
 def literal(value: Any, indent: int = 0, start: int | None = None, tail: int = 0) -> str:
@@ -159,24 +255,22 @@ def literal(value: Any, indent: int = 0, start: int | None = None, tail: int = 0
     `start` is the column the value starts at (default: `indent`); `tail` counts what follows it.
     """
     flat = _flat(value)
-    items = value.arguments if isinstance(value, Call) else value
     fits = (indent if start is None else start) + len(flat) + tail <= LINE_LENGTH
-    if fits or not isinstance(value, (dict, list, Call)):
-        return flat
-    if not items:
+    elements = value.arguments if isinstance(value, Call) else value
+    if fits or not isinstance(value, (dict, list, tuple, Call)) or not elements:
         return flat
     pad = " " * (indent + 4)
     if isinstance(value, dict):
-        lines = [
-            f"{pad}{json.dumps(k)}: {literal(v, indent + 4, indent + 6 + len(json.dumps(k)), 1)},"
-            for k, v in value.items()
-        ]
-        return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
-    if isinstance(value, list):
+        keys = {k: json.dumps(k) for k in value}
+        lines = [f"{pad}{keys[k]}: {literal(v, indent + 4, indent + 6 + len(keys[k]), 1)}," for k, v in value.items()]
+        opening, closing = "{", "}"
+    elif isinstance(value, Call):
+        lines = [f"{pad}{k}={literal(v, indent + 4, indent + 5 + len(k), 1)}," for k, v in value.arguments.items()]
+        opening, closing = f"{value.name}(", ")"
+    else:
         lines = [f"{pad}{literal(v, indent + 4, None, 1)}," for v in value]
-        return "[\n" + "\n".join(lines) + "\n" + " " * indent + "]"
-    lines = [f"{pad}{k}={literal(v, indent + 4, indent + 5 + len(k), 1)}," for k, v in value.arguments.items()]
-    return f"{value.name}(\n" + "\n".join(lines) + "\n" + " " * indent + ")"
+        opening, closing = ("[", "]") if isinstance(value, list) else ("(", ")")
+    return opening + "\n" + "\n".join(lines) + "\n" + " " * indent + closing
 
 
 def _flat(value: Any) -> str:
@@ -188,18 +282,11 @@ def _flat(value: Any) -> str:
         return "{" + ", ".join(f"{json.dumps(k)}: {_flat(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_flat(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_flat(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, str):
         return json.dumps(value)
     return repr(value)
-
-
-def call_or_lines(head: str, arguments: list[str], tail: str, indent: int = 0) -> str:
-    """`head(a, b)tail` on one line if it fits, else one argument per line with a trailing comma."""
-    flat = f"{head}({', '.join(arguments)}){tail}"
-    if indent + len(flat) <= LINE_LENGTH or not arguments:
-        return " " * indent + flat
-    lines = "".join(" " * (indent + 4) + f"{argument},\n" for argument in arguments)
-    return " " * indent + f"{head}(\n" + lines + " " * indent + f"){tail}"
 
 
 def import_line(module: str, name: str) -> str:
@@ -207,41 +294,7 @@ def import_line(module: str, name: str) -> str:
     return flat if len(flat) <= LINE_LENGTH else f"from {module} import (\n    {name},\n)"
 
 
-def docstring(text: str, indent: int) -> str:
-    pad = " " * indent
-    if indent + len(text) + 6 <= LINE_LENGTH:
-        return f'{pad}"""{text}"""'
-    lines = textwrap.wrap(text, LINE_LENGTH - indent - 3)
-    return f'{pad}"""' + f"\n{pad}".join(lines) + f'\n{pad}"""'
-
-
-def _python_example(annotation: str, example: Any, shapes: dict[str, Shape]) -> Any:
-    """A JSON example as the Python value the parsed dataclass holds (nested dataclasses as calls)."""
-    base = annotation.removesuffix(" | None")
-    if base in shapes and isinstance(example, dict):
-        fields = shapes[base].fields
-        return Call(base, {f.name: _python_example(f.annotation, f.example, shapes) for f in fields if f.required})
-    if base.startswith("list[") and isinstance(example, list):
-        return [_python_example(base[5:-1], item, shapes) for item in example]
-    return example
-
-
-def _as_output(value: Any, shapes: dict[str, Shape]) -> Any:
-    """What the SDK sends for a value: dataclasses as dicts of all their fields."""
-    if isinstance(value, Call):
-        return {f.name: _as_output(value.arguments.get(f.name), shapes) for f in shapes[value.name].fields}
-    if isinstance(value, list):
-        return [_as_output(item, shapes) for item in value]
-    return value
-
-
-def render_class(shape: Shape, doc: str) -> str:
-    lines = ["@dataclass(frozen=True)", f"class {shape.class_name}:", f'    """{doc}"""']
-    if shape.fields:
-        lines.append("")
-    for item in shape.fields:
-        lines.append(f"    {item.name}: {item.annotation}{'' if item.required else ' = None'}")
-    return "\n".join(lines) + "\n"
+# --- what the new files say ----------------------------------------------------------------------
 
 
 @dataclass
@@ -265,6 +318,26 @@ def input_example(plan: Plan) -> dict[str, Any]:
     return {item.name: item.example for item in plan.input_shape.fields if item.required}
 
 
+def _python_example(annotation: str, example: Any, shapes: dict[str, Shape]) -> Any:
+    """A JSON example as the Python value the parsed dataclass holds (nested dataclasses as calls)."""
+    base = annotation.removesuffix(" | None")
+    if base in shapes and isinstance(example, dict):
+        fields = shapes[base].fields
+        return Call(base, {f.name: _python_example(f.annotation, f.example, shapes) for f in fields if f.required})
+    if base.startswith("list[") and isinstance(example, list):
+        return [_python_example(base[5:-1], item, shapes) for item in example]
+    return example
+
+
+def _as_output(value: Any, shapes: dict[str, Shape]) -> Any:
+    """What the SDK sends for a value: dataclasses as dicts of all their fields."""
+    if isinstance(value, Call):
+        return {f.name: _as_output(value.arguments.get(f.name), shapes) for f in shapes[value.name].fields}
+    if isinstance(value, list):
+        return [_as_output(item, shapes) for item in value]
+    return value
+
+
 def result_call(plan: Plan) -> tuple[Call, dict[str, Any]]:
     """The placeholder result (echoing inputs of the same name and type) and the output it gives."""
     shapes = {shape.class_name: shape for shape in all_shapes(plan.input_shape) + all_shapes(plan.output_shape)}
@@ -283,155 +356,96 @@ def result_call(plan: Plan) -> tuple[Call, dict[str, Any]]:
     return Call(f"{plan.class_name}Result", arguments), output
 
 
-WORKER_COMMENT = """
-# The parameters take raw JSON values and parse_input checks them against the input dataclass, so
-# bad input fails terminally (InvalidInput, naming the field) instead of being retried. The SDK
-# passes `object | None` through untouched (a lone `object` parameter would get the whole Task).
-# The dataclasses, not this signature, are the typed I/O: `make schemas` writes them into the
-# task definition as inputSchema and outputSchema."""
+def bad_inputs(plan: Plan) -> list[tuple[dict[str, Any], str]]:
+    """The unit test's table of input that parse_input refuses: each required field left out, each field
+    of a simple type given a wrong one; with the reason the task fails with."""
+    example = input_example(plan)
+    rows = []
+    for item in plan.input_shape.fields:
+        if item.required and not item.annotation.endswith("| None"):  # a nullable field takes a null
+            rows.append(({k: v for k, v in example.items() if k != item.name}, f"{item.name} is required"))
+    for item in plan.input_shape.fields:
+        wrong = WRONG_VALUES.get(item.annotation.removesuffix(" | None"))
+        if wrong is not None:
+            rows.append(({**example, item.name: wrong[0]}, f"{item.name} must be {wrong[1]}"))
+    return rows
 
-ASYNC_COMMENT = """
-# An async worker returns a dict: the SDK's async runner would wrap a dataclass in {"result": ...}."""
+
+def dataclass_sources(plan: Plan) -> str:
+    """The input and result dataclasses, each after the nested ones its fields use."""
+    cls = plan.class_name
+    documented = [(shape, f"Part of {cls}Input.") for shape in all_shapes(plan.input_shape)[:-1]]
+    documented += [(plan.input_shape, "The task's input: its definition's inputSchema.")]
+    documented += [(shape, f"Part of {cls}Result.") for shape in all_shapes(plan.output_shape)[:-1]]
+    documented += [(plan.output_shape, "The task's result: its definition's outputSchema.")]
+    classes = []
+    for shape, doc in documented:
+        fields = [f"{item.name}: {item.annotation}{'' if item.required else ' = None'}" for item in shape.fields]
+        values = {"class_name": shape.class_name, "doc": doc, "fields": "\n".join(fields) or None}
+        classes.append(render("dataclass.py.tmpl", **values))
+    return "\n\n".join(classes)
+
+
+def _typing_names(plan: Plan) -> str | None:
+    """What the worker module imports from `typing`: the names its annotations use."""
+    shapes = all_shapes(plan.input_shape) + all_shapes(plan.output_shape)
+    annotations = " ".join(item.annotation for shape in shapes for item in shape.fields)
+    if plan.asynchronous:
+        annotations += " Any"  # it returns dict[str, Any]
+    return ", ".join(name for name in ("Any", "Literal") if re.search(rf"\b{name}\b", annotations)) or None
 
 
 def worker_source(plan: Plan) -> str:
-    name, cls = plan.name, plan.class_name
-    annotations = " ".join(f.annotation for shape in (plan.input_shape, plan.output_shape) for f in shape.fields)
-    if plan.asynchronous:
-        annotations += " Any"  # it returns dict[str, Any]
-    typing_names = [n for n in ("Any", "Literal") if re.search(rf"\b{n}\b", annotations)]
-    imports = [f"from dataclasses import {'asdict, ' if plan.asynchronous else ''}dataclass"]
-    if typing_names:
-        imports.append(f"from typing import {', '.join(typing_names)}")
-    classes = [render_class(shape, f"Part of {cls}Input.") for shape in all_shapes(plan.input_shape)[:-1]]
-    classes += [render_class(plan.input_shape, "The task's input: its definition's inputSchema.")]
-    classes += [render_class(shape, f"Part of {cls}Result.") for shape in all_shapes(plan.output_shape)[:-1]]
-    classes += [render_class(plan.output_shape, "The task's result: its definition's outputSchema.")]
-    parameters = [f"{item.name}: object | None = None" for item in plan.input_shape.fields]
-    keywords = [f"{item.name}={item.name}" for item in plan.input_shape.fields]
+    cls, fields = plan.class_name, plan.input_shape.fields
     call, _ = result_call(plan)
-    definition = "async def" if plan.asynchronous else "def"
-    returns = "dict[str, Any]" if plan.asynchronous else f"{cls}Result"
-    return "\n".join(
-        [
-            f'"""The {name} worker."""',
-            "",
-            *imports,
-            "",
-            "from conductor.client.worker.worker_task import worker_task",
-            "",
-            "from .defaults import POLL_INTERVAL_MILLIS, THREAD_COUNT",
-            "from .typed_io import parse_input, typed_io",
-            "",
-            "",
-            "\n\n".join(classes),
-            WORKER_COMMENT + (ASYNC_COMMENT if plan.asynchronous else ""),
-            "@worker_task(",
-            f'    task_definition_name="{name}",',
-            "    thread_count=THREAD_COUNT,",
-            "    poll_interval_millis=POLL_INTERVAL_MILLIS,",
-            ")",
-            call_or_lines("@typed_io", [f"input={cls}Input", f"output={cls}Result"], ""),
-            call_or_lines(f"{definition} {name}", parameters, f" -> {returns}:"),
-            docstring(plan.description, 4),
-            call_or_lines(f"request: {cls}Input = parse_input", [f"{cls}Input", *keywords], "", indent=4),
-            *([] if "request." in _flat(call) else ["    _ = request  # TODO: build the result from it"]),
-            "    # TODO: the work. Raise InvalidInput (from .errors) for input that can never succeed; let other",
-            "    # errors raise so the server retries. The same input must give the same result (tasks can rerun).",
-            *(
-                [f"    result = {literal(call, 4, 13)}", "    return asdict(result)"]
-                if plan.asynchronous
-                else [f"    return {literal(call, 4, 11)}"]
-            ),
-            "",
-        ]
+    return render(
+        "worker_async.py.tmpl" if plan.asynchronous else "worker.py.tmpl",
+        name=plan.name,
+        typing_names=_typing_names(plan),
+        dataclasses=dataclass_sources(plan),
+        io_types=Items([f"input={cls}Input", f"output={cls}Result"]),
+        parameters=Items([f"{item.name}: object | None = None" for item in fields]),
+        result_class=f"{cls}Result",
+        docstring=Docstring(plan.description),
+        input_class=f"{cls}Input",
+        parse_arguments=Items([f"{cls}Input", *(f"{item.name}={item.name}" for item in fields)]),
+        # Ruff refuses a variable assigned and never read; the placeholder result may not read it.
+        unused_request=None if "request." in _flat(call) else "_ = request  # TODO: build the result from it",
+        result=call,
     )
 
 
-def test_source(plan: Plan) -> str:
-    name = plan.name
+def unit_test_source(project: Project, plan: Plan) -> str:
     _, output = result_call(plan)
-    required = [item for item in plan.input_shape.fields if item.required]
-    simple = {
-        "str": (7, "a string"),
-        "int": ("x", "an integer"),
-        "float": ("x", "a number"),
-        "bool": ("x", "true or false"),
-    }
-    wrong = next((item for item in required if item.annotation in simple), None)
-    run = "run" if plan.asynchronous else "run_through_sdk"
-    head = [docstring(f"The {name} worker: its example input, and bad input failing terminally.", 0), ""]
-    head += ["import asyncio"] if plan.asynchronous else []
-    head += ["from typing import Any", ""]
-    head += ["import pytest"] if required and plan.asynchronous else []
-    if not plan.asynchronous:
-        head += [
-            "from conductor.client.http.models.task import Task",
-            "from conductor.client.http.models.task_result_status import TaskResultStatus",
-            "from conductor.client.worker.worker import Worker",
-        ]
-    if head[-1] == "":
-        head.pop()
-    head += [""]
-    head += [import_line(f"{PACKAGE}.workers.errors", "InvalidInput")] if required and plan.asynchronous else []
-    head += [import_line(f"{PACKAGE}.workers.{name}", name), ""]
-    head += [f"TASK_NAME = {json.dumps(name)}"] if not plan.asynchronous else []
-    head += [f"EXAMPLE_INPUT: dict[str, Any] = {literal(input_example(plan), 0, 32)}"]
-    head += [f"EXAMPLE_OUTPUT: dict[str, Any] = {literal(output, 0, 33)}"]
-    head += [f"REQUIRED = {json.dumps(required[0].name)}"] if required else []
-    head += [f"WRONG_TYPE = {json.dumps(wrong.name)}"] if wrong else []
-    tests = []
-    if plan.asynchronous:
-        tests.append(f"def run(input_data: dict[str, Any]) -> Any:\n    return asyncio.run({name}(**input_data))\n")
-        tests.append(
-            "def test_example_input_gives_the_example_output() -> None:\n"
-            "    assert run(EXAMPLE_INPUT) == EXAMPLE_OUTPUT\n"
-        )
-    else:
-        tests.append(
-            "def run_through_sdk(input_data: dict[str, Any]) -> Any:\n"
-            '    """Execute the worker the way a worker process does, without a server."""\n'
-            f"    worker = Worker(TASK_NAME, {name})\n"
-            '    return worker.execute(Task(task_id="t-1", workflow_instance_id="wf-1", input_data=input_data))\n'
-        )
-        tests.append(
-            "def test_example_input_gives_the_example_output() -> None:\n"
-            "    result = run_through_sdk(EXAMPLE_INPUT)\n"
-            "    assert result.status == TaskResultStatus.COMPLETED\n"
-            "    assert result.output_data == EXAMPLE_OUTPUT\n"
-        )
-    for reason, bad_input, test_name in (
-        ('f"{REQUIRED} is required"', "{}", "test_missing_input_fails_terminally"),
-        (
-            'f"{WRONG_TYPE} must be ' + simple[wrong.annotation][1] + '"' if wrong else "",
-            "{**EXAMPLE_INPUT, WRONG_TYPE: " + _flat(simple[wrong.annotation][0] if wrong else None) + "}",
-            "test_wrong_type_fails_terminally",
-        ),
-    ):
-        if (test_name.startswith("test_missing") and not required) or (
-            test_name.startswith("test_wrong") and not wrong
-        ):
-            continue
-        if plan.asynchronous:
-            tests.append(
-                f"def {test_name}() -> None:\n"
-                f"    with pytest.raises(InvalidInput, match={reason}):\n"
-                f"        run({bad_input})\n"
-            )
-        else:
-            tests.append(
-                f"def {test_name}() -> None:\n"
-                f"    result = {run}({bad_input})\n"
-                "    assert result.status == TaskResultStatus.FAILED_WITH_TERMINAL_ERROR\n"
-                f"    assert result.reason_for_incompletion == {reason}\n"
-            )
-    return "\n".join(head) + "\n\n\n" + "\n\n".join(tests)
+    rows = bad_inputs(plan)
+    variant = "_async" if plan.asynchronous else ""
+    return render(
+        f"unit_test{variant}.py.tmpl",
+        name=plan.name,
+        import_pytest="import pytest" if rows else None,
+        import_invalid_input="from conductor_worker_kit import InvalidInput" if rows else None,
+        import_worker=import_line(f"{project.package}.workers.{plan.name}", plan.name),
+        example_input=input_example(plan),
+        example_output=output,
+        bad_input_test=render(f"bad_input_test{variant}.py.tmpl", bad_input=rows) if rows else None,
+    )
 
 
 # --- checks, then the plan -----------------------------------------------------------------------
 
 
-def check_name(name: str) -> None:
+def checkout_dir(project: Project) -> Path:
+    root = project.checkout_dir
+    if root is None:
+        raise Refused(f"new-worker writes into a checkout: src/{project.package}/ beside a pyproject.toml")
+    return root
+
+
+def unit_tests_dir(project: Project) -> Path:
+    return checkout_dir(project) / "tests" / "workers"
+
+
+def check_name(project: Project, name: str) -> None:
     """Refuse a name that is no valid task name, a keyword, or already taken; nothing is written."""
     if not NAME_RULE.match(name):
         raise Refused(
@@ -440,26 +454,22 @@ def check_name(name: str) -> None:
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise Refused(f"{name!r} is a Python keyword; the worker module and function are named after the task")
-    if name in RESERVED:
-        raise Refused(f"{name!r} is a name every worker module imports; choose another task name")
+    if name in WORKER_MODULE_NAMES | UNIT_TEST_NAMES:
+        raise Refused(f"{name!r} is a name the generated worker module or its unit test uses; choose another task name")
     taken = [
-        (WORKERS_DIR / f"{name}.py", "a module in workers/"),
-        (TASKS_DIR / f"{name}.json", "a task definition"),
-        (UNIT_TESTS_DIR / f"test_{name}.py", "a unit test module"),
+        (project.workers_dir / f"{name}.py", "a module in workers/"),
+        (project.tasks_dir / f"{name}.json", "a task definition"),
+        (unit_tests_dir(project) / f"test_{name}.py", "a unit test module"),
     ]
     for path, what in taken:
         if path.exists():
-            raise Refused(f"{name!r} is taken: {what} exists ({path.relative_to(PROJECT_DIR)})")
-    if name in {task.get("name") for task in _task_files().values()}:
+            raise Refused(f"{name!r} is taken: {what} exists ({path.relative_to(checkout_dir(project))})")
+    if name in {task.get("name") for _, task in definition_files(project.tasks_dir)}:
         raise Refused(f"{name!r} is taken: a task definition in definitions/tasks has that name")
-    if name in _names_bound_in(WORKERS_DIR / "__init__.py"):
+    if name in _names_bound_in(project.workers_dir / "__init__.py"):
         raise Refused(f"{name!r} is taken: workers/__init__.py already binds that name")
-    if name in _served_task_names():
+    if name in _served_task_names(project):
         raise Refused(f"{name!r} is taken: a worker in WORKERS serves that task")
-
-
-def _task_files() -> dict[Path, dict[str, Any]]:
-    return dict(definition_files(TASKS_DIR))
 
 
 def _names_bound_in(path: Path) -> set[str]:
@@ -468,40 +478,49 @@ def _names_bound_in(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom | ast.Import):
             names |= {alias.asname or alias.name for alias in node.names}
         elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {target.id for target in targets if isinstance(target, ast.Name)}
+            names |= {target.id for target in _targets(node) if isinstance(target, ast.Name)}
     return names
 
 
-def _served_task_names() -> list[str]:
+def _served_task_names(project: Project) -> list[str]:
     from ..runtime.sdk_adapter import served_task_names
 
     try:
-        return served_task_names()
+        return served_task_names(project)
     except Exception as error:  # the project's own workers do not import: say so, change nothing
         raise Refused(f"cannot read the workers already served ({type(error).__name__}: {error})") from None
 
 
+def check_imported_from_checkout(project: Project) -> None:
+    """The task definition's schemas come from importing the module written: Python must import the
+    package from this checkout (the editable install `make install` makes), not from a copy elsewhere."""
+    imported = Path(importlib.import_module(f"{project.package}.workers").__file__ or "").resolve().parent
+    if imported != project.workers_dir.resolve():
+        raise Refused(
+            f"python imports {project.package} from {imported.parent}, not from this checkout: "
+            "run `make install` here first"
+        )
+
+
 def default_plan(name: str, asynchronous: bool) -> Plan:
     cls = camel(name)
-    text = [Field("text", "str", "example")]
     return Plan(
         name=name,
         asynchronous=asynchronous,
-        description="TODO: say what this task does.",
-        input_shape=Shape(f"{cls}Input", text),
+        description=TODO_DESCRIPTION,
+        input_shape=Shape(f"{cls}Input", [Field("text", "str", "example")]),
         output_shape=Shape(f"{cls}Result", [Field("text", "str", "example")]),
         # Retries, timeouts and the rest come from definitions/task-defaults.json when registered.
-        definition={"name": name, "description": "TODO: say what this task does."},
+        definition={"name": name, "description": TODO_DESCRIPTION},
     )
 
 
-def server_plan(name: str, asynchronous: bool, fetch: Callable[[str], dict[str, Any] | None]) -> Plan:
+def server_plan(project: Project, name: str, asynchronous: bool, fetch: Fetch) -> Plan:
     """The plan for a task the server already defines: its schemas (or keys) become the dataclasses."""
     found = fetch(name)
     if found is None:
         raise Refused(f"the server has no task definition named {name!r}")
-    definition = normalised(found)
+    definition = normalised(project, found)
     cls = camel(name)
     shapes = []
     for direction, keys_field, schema_field, suffix in (
@@ -511,13 +530,14 @@ def server_plan(name: str, asynchronous: bool, fetch: Callable[[str], dict[str, 
         keys = [key for key in definition.get(keys_field) or [] if isinstance(key, str)]
         for key in keys:
             _check_identifier(key, f"{keys_field} entry")
-        schema_def_ = definition.get(schema_field)
-        data = schema_def_.get("data") if isinstance(schema_def_, dict) else None
+        stored = definition.get(schema_field)
+        data = stored.get("data") if isinstance(stored, dict) else None
         schema = data if isinstance(data, dict) and data.get("type", "object") == "object" else {}
         shapes.append(shape_from_schema(schema, f"{cls}{suffix}", keys, f"{direction} field of {name}:"))
         definition[keys_field] = [item.name for item in shapes[-1].fields]
-    description = str(definition.get("description") or "TODO: say what this task does.")
-    description = " ".join(description.split()).replace('"""', "'''").replace("\\", "/")
+    # The description becomes a docstring: one line of text that cannot end it early or escape.
+    description = " ".join(str(definition.get("description") or TODO_DESCRIPTION).split())
+    description = description.replace('"""', "'''").replace("\\", "/")
     return Plan(name, asynchronous, description, shapes[0], shapes[1], definition)
 
 
@@ -529,10 +549,10 @@ def _without_audit(value: Any) -> Any:
     return value
 
 
-def normalised(found: dict[str, Any]) -> dict[str, Any]:
+def normalised(project: Project, found: dict[str, Any]) -> dict[str, Any]:
     """The server's definition as the repository holds one: the fields whose value is not what the
     task defaults (else the server's own) would give, without the server's bookkeeping."""
-    defaults = stored_form(json.loads(TASK_DEFAULTS_FILE.read_text()), TASK_FIELDS)
+    defaults = stored_form(json.loads(project.task_defaults_file.read_text()), TASK_FIELDS)
     on_server = stored_form({k: v for k, v in found.items() if k in TASK_FIELDS}, TASK_FIELDS)
     kept = [key for key in found if key in TASK_FIELDS and on_server.get(key) != defaults.get(key)]
     kept += [key for key in defaults if key not in found and key not in kept]
@@ -617,17 +637,9 @@ def add_autoscaling_trigger(text: str, task_name: str) -> str:
     return "".join(lines[:last_end]) + copy + "".join(lines[last_end:])
 
 
-def workflow_paths() -> dict[str, Path]:
-    paths = {}
-    for path in sorted(WORKFLOWS_DIR.glob("*.json")):
-        if not path.name.endswith(INPUT_SUFFIX):
-            paths[json.loads(path.read_text()).get("name")] = path
-    return paths
-
-
-def add_to_workflow(plan: Plan, workflow_name: str) -> None:
+def add_to_workflow(project: Project, plan: Plan, workflow_name: str) -> None:
     """Append the task as a SIMPLE task fed from the workflow's input (example values added too)."""
-    paths = workflow_paths()
+    paths = {workflow.get("name"): path for path, workflow in definition_files(project.workflows_dir)}
     if workflow_name not in paths:
         known = ", ".join(sorted(str(name) for name in paths)) or "none"
         raise Refused(f"no workflow named {workflow_name!r} in definitions/workflows (known: {known})")
@@ -664,26 +676,23 @@ def _json_text(data: object) -> str:
 # --- the command ---------------------------------------------------------------------------------
 
 
-def plan_files(plan: Plan) -> None:
-    plan.files[WORKERS_DIR / f"{plan.name}.py"] = worker_source(plan)
-    plan.files[UNIT_TESTS_DIR / f"test_{plan.name}.py"] = test_source(plan)
-    listing = WORKERS_DIR / "__init__.py"
+def plan_files(project: Project, plan: Plan) -> None:
+    plan.files[project.workers_dir / f"{plan.name}.py"] = worker_source(plan)
+    plan.files[unit_tests_dir(project) / f"test_{plan.name}.py"] = unit_test_source(project, plan)
+    listing = project.workers_dir / "__init__.py"
     plan.files[listing] = add_to_workers_list(listing.read_text(), plan.name, plan.name)
-    if SCALED_OBJECT.exists():  # the Kubernetes option: autoscaling follows every task's queue
-        plan.files[SCALED_OBJECT] = add_autoscaling_trigger(SCALED_OBJECT.read_text(), plan.name)
+    scaled_object = checkout_dir(project) / "k8s" / "scaledobject.yaml"
+    if scaled_object.exists():  # the Kubernetes option: autoscaling follows every task's queue
+        plan.files[scaled_object] = add_autoscaling_trigger(scaled_object.read_text(), plan.name)
 
 
-def definition_with_schemas(plan: Plan) -> dict[str, Any]:
+def definition_with_schemas(project: Project, plan: Plan) -> dict[str, Any]:
     """The task definition, its schemas generated from the worker just written.
 
     A schema the server already has is kept as it is when it says the same (its descriptions stay).
     """
-    import importlib
-
-    from .schemas import schema_def
-    from ..typed_io import agrees, io_types
-
-    module = importlib.import_module(f"{PACKAGE}.workers.{plan.name}")
+    importlib.invalidate_caches()  # the module was written after Python listed the folder of workers
+    module = importlib.import_module(f"{project.package}.workers.{plan.name}")
     types = io_types(getattr(module, plan.name))
     if types is None:
         raise Refused(f"the generated worker {plan.name} has no @typed_io")
@@ -699,35 +708,38 @@ def definition_with_schemas(plan: Plan) -> dict[str, Any]:
     return definition
 
 
-def new_worker(
-    name: str,
-    asynchronous: bool = False,
-    workflow: str | None = None,
-    fetch: Callable[[str], dict[str, Any] | None] | None = None,
-) -> list[str]:
-    """Add the worker; `fetch` (name -> the server's definition or None) starts from the server's."""
-    check_name(name)
-    plan = server_plan(name, asynchronous, fetch) if fetch else default_plan(name, asynchronous)
-    if workflow is not None:
-        add_to_workflow(plan, workflow)
-    plan_files(plan)
-    task_path = TASKS_DIR / f"{name}.json"
+def write(project: Project, plan: Plan) -> list[Path]:
+    """Write the plan's files, then the task definition (it needs the worker module written). Whatever
+    goes wrong, every file goes back to what it was. Returns the paths written."""
+    task_path = project.tasks_dir / f"{plan.name}.json"
     originals = {path: path.read_bytes() if path.exists() else None for path in [*plan.files, task_path]}
     try:
         for path, text in plan.files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-        task_path.write_text(_json_text(definition_with_schemas(plan)))
+        task_path.write_text(_json_text(definition_with_schemas(project, plan)))
     except BaseException:
-        # Whatever went wrong, the tree goes back to what it was.
         for path, original in originals.items():
             if original is None:
                 path.unlink(missing_ok=True)
             else:
                 path.write_bytes(original)
         raise
-    root = PROJECT_DIR
-    module = (WORKERS_DIR / f"{name}.py").relative_to(root)
-    return [f"wrote {path.relative_to(root)}" for path in originals] + [
+    return list(originals)
+
+
+def new_worker(
+    project: Project, name: str, asynchronous: bool = False, workflow: str | None = None, fetch: Fetch | None = None
+) -> list[str]:
+    """Add the worker to the checkout of `project`; `fetch` starts from the server's definition."""
+    check_name(project, name)
+    check_imported_from_checkout(project)
+    plan = server_plan(project, name, asynchronous, fetch) if fetch else default_plan(name, asynchronous)
+    if workflow is not None:
+        add_to_workflow(project, plan, workflow)
+    plan_files(project, plan)
+    root = checkout_dir(project)
+    module = (project.workers_dir / f"{name}.py").relative_to(root)
+    return [f"wrote {path.relative_to(root)}" for path in write(project, plan)] + [
         f"next: fill in {module} (`make schemas` after changing its dataclasses), `make check`, `make register`"
     ]

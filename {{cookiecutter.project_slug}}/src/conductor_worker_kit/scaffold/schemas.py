@@ -56,7 +56,7 @@ def json_text(data: object, indent: int = 0) -> str:
     plain = not isinstance(data, (dict, list)) or all(
         not isinstance(value, (dict, list)) for value in (data.values() if isinstance(data, dict) else data)
     )
-    if (plain and indent + len(flat) <= FLAT_WIDTH) or not data:
+    if not isinstance(data, (dict, list)) or (plain and indent + len(flat) <= FLAT_WIDTH) or not data:
         return flat
     pad = " " * (indent + 2)
     if isinstance(data, dict):
