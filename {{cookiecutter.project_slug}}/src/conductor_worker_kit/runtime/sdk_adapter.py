@@ -15,6 +15,9 @@ breaking the drain. Only public surfaces are used:
 - the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks;
 - `TaskInProgress` (from `conductor.client.context.task_context`), what a worker returns for "not done
   yet": the kit's `in_progress()` builds it with checked, typed arguments.
+- `LeaseManager.get_instance(check_interval=)`, the process's lease heartbeats: made before the runners
+  take the SDK's default, which checks once a second for heartbeats due at 80 % of responseTimeoutSeconds,
+  so one came up to a second late, after the server had timed out a task of a few seconds' timeout.
 
 The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
 server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from conductor.client.automator.async_task_runner import AsyncTaskRunner
+from conductor.client.automator.lease_tracker import LeaseManager
 from conductor.client.automator.task_handler import get_registered_workers
 from conductor.client.automator.task_runner import TaskRunner
 from conductor.client.configuration.configuration import Configuration
@@ -94,6 +98,7 @@ def _held(task: Any) -> HeldTask:
 
 
 HOLD_BEAT_SECONDS = 0.1  # how often the server looks at the queue while it holds a poll
+LEASE_CHECK_SECONDS = 0.1  # how often due lease heartbeats are looked for
 
 
 def _poll_arguments(worker: Any, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +211,7 @@ def build_runner(
     worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
 ) -> Any:
     """A runner for one worker, through the public constructors: `AsyncTaskRunner` for `async def`."""
+    LeaseManager.get_instance(check_interval=LEASE_CHECK_SECONDS)  # the runners share this one
     if is_async(worker):
         return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger)
     runner = TaskRunner(worker, configuration, metrics_settings, listeners)
