@@ -167,14 +167,28 @@ class BakedProject:
         return WorkerProcess(process, log_path)
 
     @contextlib.contextmanager
-    def serving(self) -> Iterator["WorkerProcess"]:
-        """Definitions registered, a worker started and polling; on exit it must drain and exit 0."""
-        registered = self.cli("register")
-        assert registered.returncode == 0, registered.stdout + registered.stderr
-        process = self.start_worker()
-        self.wait_until_polling()
-        yield process
-        assert process.stop() == 0, process.log()
+    def serving(
+        self, env: Mapping[str, str] | None = None, log_name: str = "worker.log", register: bool = True
+    ) -> Iterator["WorkerProcess"]:
+        """A worker started and polling (definitions registered first, unless `register` is False).
+
+        On leaving, the worker is stopped and its log printed (pytest shows it with a failure); after a
+        block that passed, it must also have drained and exited 0. A failure inside the block is the
+        one reported: stopping the worker never hides it."""
+        if register:
+            registered = self.cli("register", env=env)
+            assert registered.returncode == 0, registered.stdout + registered.stderr
+        process = self.start_worker(env=env, log_name=log_name)
+        try:
+            self.wait_until_polling(env)
+            yield process
+        except BaseException:
+            process.stop()
+            print(f"===== {log_name} =====\n{process.log()}")
+            raise
+        stopped = process.stop()
+        print(f"===== {log_name} =====\n{process.log()}")
+        assert stopped == 0, f"the worker did not drain and exit 0 (status {stopped}):\n{process.log()}"
 
     def wait_until_polling(self, env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Block until `health` passes: every worker process of the project has polled."""
@@ -196,6 +210,11 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def worker_processes(self) -> list[int]:
+        """PIDs of its worker processes: the command's own children. Whatever helper process the SDK may
+        start is a child of a worker process, so it is not counted here."""
+        return _children(self.process.pid)
+
     def descendants(self) -> list[int]:
         """PIDs of every process below the worker (its spawned worker, logger and metrics processes)."""
         return _descendants(self.process.pid)
@@ -210,9 +229,13 @@ class WorkerProcess:
             return self.process.wait()
 
 
-def _descendants(pid: int) -> list[int]:
+def _children(pid: int) -> list[int]:
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    pids = [int(child) for child in children.split()]
+    return [int(child) for child in children.split()]
+
+
+def _descendants(pid: int) -> list[int]:
+    pids = _children(pid)
     return pids + [grandchild for child in pids for grandchild in _descendants(child)]
 
 

@@ -22,6 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from harness.waiting import wait_until
+
 # Pinned: the newest conductor-server release with a published boot jar, and the same version as the
 # generated project's `conductoross/conductor` image.
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
@@ -193,13 +195,19 @@ class ConductorServer:
         return result
 
     def wait_for(self, workflow_ids: list[str], timeout: float) -> dict[str, str]:
-        """Status of each workflow once all are terminal, or when `timeout` runs out."""
-        deadline = time.monotonic() + timeout
-        while True:
-            statuses = {wid: str(self.workflow(wid)["status"]) for wid in workflow_ids}
-            if all(status != "RUNNING" for status in statuses.values()) or time.monotonic() > deadline:
-                return statuses
-            time.sleep(0.5)
+        """Status of each workflow once none is RUNNING; the test fails, naming those still running,
+        when `timeout` runs out first."""
+        statuses: dict[str, str] = {}
+
+        def ended() -> bool:
+            statuses.update({wid: str(self.workflow(wid)["status"]) for wid in workflow_ids})
+            return all(status != "RUNNING" for status in statuses.values())
+
+        def still_running() -> str:
+            return "still RUNNING: " + ", ".join(wid for wid, status in statuses.items() if status == "RUNNING")
+
+        wait_until(ended, timeout, f"not every one of {len(workflow_ids)} workflow(s) ended", still_running, every=0.5)
+        return statuses
 
     def healthy(self) -> bool:
         try:

@@ -15,8 +15,9 @@ def wait_until(
     timeout: float,
     what_did_not_happen: str,
     details: Callable[[], str] | None = None,
+    every: float = POLL_SECONDS,
 ) -> T:
-    """Poll `condition` until it returns something truthy, and return that.
+    """Poll `condition` every `every` seconds until it returns something truthy, and return that.
 
     After `timeout` seconds the test fails with `what_did_not_happen` and the time it was given,
     e.g. "no task IN_PROGRESS within 20 s", followed by `details()` (a log tail, the last state).
@@ -29,4 +30,4 @@ def wait_until(
         if time.monotonic() >= deadline:
             message = f"{what_did_not_happen} within {timeout:g} s"
             raise AssertionError(f"{message}\n{details()}" if details is not None else message)
-        time.sleep(POLL_SECONDS)
+        time.sleep(every)

@@ -147,6 +147,17 @@ def test_the_template_locks_are_fresh() -> None:
         assert not text.endswith("\n"), f"{lock.name}: the generated uv.lock adds the final newline"
 
 
+@pytest.mark.parametrize("python_version", DEFAULTS["python_version"])
+def test_each_template_lock_fits_the_generated_pyproject(baker: Any, python_version: str) -> None:
+    """The bake's uv.lock satisfies its pyproject.toml as the template renders it today: a dependency
+    changed without `python -m scripts.lock` fails here, for whichever Python version it broke. A lock
+    that fits needs no resolution, so the check runs offline."""
+    project = baker(python_version=python_version)
+    command = [sys.executable, "-m", "uv", "lock", "--check", "--offline", "--python", python_for(python_version)]
+    result = subprocess.run(command, cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"templates/uv-lock/python{python_version}.lock is stale:\n{result.stderr}"
+
+
 def test_make_install_bootstraps_uv_with_only_python_on_the_machine(baker: Any) -> None:
     """`make install` on a PATH with no uv: pip installs the uv that uv.lock pins, then `uv sync --locked`."""
     project = baker()

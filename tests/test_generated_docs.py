@@ -6,6 +6,7 @@ README's Quickstart, and what the commands leave behind stays out of git."""
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,19 @@ def test_make_run_workflow_passes_input_domain_workflow_and_timeout(baker: Any) 
 
 
 def path_with(tmp_path: Path, **interpreters: str) -> dict[str, str]:
-    """An environment whose PATH has only make, the shell tools, and the given interpreters by name."""
+    """An environment whose PATH has make and the given interpreters by name, and nothing else: whatever
+    Pythons the machine has in /usr/bin, these are the only ones the Makefile can find."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, target in interpreters.items():
+    make_binary = shutil.which("make")
+    assert make_binary is not None
+    for name, target in {"make": make_binary, **interpreters}.items():
         (bin_dir / name).symlink_to(target)
-    return {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"} | {"PYENV_VERSION": "system"}
+    return {**os.environ, "PATH": str(bin_dir)} | {"PYENV_VERSION": "system"}
 
 
 def test_make_install_finds_python3_when_the_versioned_binary_is_missing(baker: Any, tmp_path: Path) -> None:
-    project = baker(python_version="3.12")  # /usr/bin has no python3.12 here; python3 is one
+    project = baker(python_version="3.12")  # no python3.12 on the PATH below; python3 is one
     env = path_with(tmp_path, python3=python_for("3.12"))
     result = make(project.path, "-n", "install", env=env)
     assert result.returncode == 0, result.stderr

@@ -123,6 +123,8 @@ def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> Non
         check=False,
     )
     assert make.returncode == 0, make.stdout + make.stderr
+    long_running = project.cli("new-worker", "watch_shipment", "--long-running")
+    assert long_running.returncode == 0, long_running.stderr
     package = package_dir(project)
     for name in ("send_email", "fetch_rates"):
         assert (package / "workers" / f"{name}.py").is_file()
@@ -139,7 +141,7 @@ def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> Non
     assert "\ndef send_email(" in (package / "workers" / "send_email.py").read_text()
     listing = (package / "workers" / "__init__.py").read_text()
     assert "from .fetch_rates import fetch_rates\n" in listing
-    assert "    send_email,\n    fetch_rates,\n]" in listing
+    assert "    send_email,\n    fetch_rates,\n    watch_shipment,\n]" in listing
     steps = json.loads((package / "definitions" / "workflows" / f"{workflow}.json").read_text())["tasks"]
     assert [(step["name"], step["type"]) for step in steps[-2:]] == [
         ("send_email", "SIMPLE"),
@@ -147,7 +149,7 @@ def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> Non
     ]
     assert steps[-1]["inputParameters"] == {"text": "${workflow.input.text}"}
     scaled = (project.path / "k8s" / "scaledobject.yaml").read_text()
-    assert scaled.count("- type: metrics-api") == 3
+    assert scaled.count("- type: metrics-api") == 4
     assert "taskType=send_email" in scaled and "taskType=fetch_rates" in scaled
     # Generated code uses the kit's public names only.
     worker = (package / "workers" / "send_email.py").read_text()
@@ -155,6 +157,19 @@ def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> Non
     unit_test = (project.path / "tests" / "workers" / "test_fetch_rates.py").read_text()
     assert "\nfrom conductor_worker_kit import InvalidInput\n" in unit_test
     assert f"\nfrom {project.package}.workers.fetch_rates import fetch_rates\n" in unit_test
+    # --long-running: lease extension on, and a definition with room for a long attempt.
+    assert "    lease_extend_enabled=True," in (package / "workers" / "watch_shipment.py").read_text()
+    assert "lease_extend_enabled" not in (package / "workers" / "send_email.py").read_text()
+    definition = json.loads((package / "definitions" / "tasks" / "watch_shipment.json").read_text())
+    assert (definition["responseTimeoutSeconds"], definition["timeoutSeconds"]) == (60, 3600)
+    probe = (
+        "from conductor_worker_kit.project import Project\n"
+        "from conductor_worker_kit.runtime.sdk_adapter import served_workers\n"
+        f"workers = served_workers(Project('{project.package}'))\n"
+        "print({w.get_task_definition_name(): w.lease_extend_enabled for w in workers})"
+    )
+    leases = project.run("python", "-c", probe).stdout
+    assert "'watch_shipment': True" in leases and "'send_email': False" in leases
     assert " passed" in checks_pass(project)
     assert "{{" not in (package / "workers" / "send_email.py").read_text()
     assert project.cli("schemas", "--check").returncode == 0

@@ -223,7 +223,8 @@ def test_secrets_passed_to_the_build_stay_out_of_the_image(stack: Stack, tmp_pat
 
 def test_a_bumped_base_image_tag_still_builds_and_runs(stack: Stack, tmp_path: Path) -> None:
     """What Dependabot's docker updater changes: the tag in the literal `FROM` line. The image still builds
-    from it (here the same base under a newer patch tag) and runs the worker's command line."""
+    from it and runs the worker's command line. The "newer patch" base is the current one plus a marker
+    file, so the test sees that the build really started from the bumped tag."""
     dockerfile = (stack.project.path / "Dockerfile").read_text()
     image, tag = stack.python_image.rsplit(":", 1)
     version, variant = tag.split("-", 1)
@@ -233,11 +234,16 @@ def test_a_bumped_base_image_tag_still_builds_and_runs(stack: Stack, tmp_path: P
     context = tmp_path / "bumped"
     shutil.copytree(stack.project.path, context, ignore=shutil.ignore_patterns(".venv", ".env"))
     (context / "Dockerfile").write_text(edited)
-    stack.engine.docker("tag", stack.python_image, bumped)
+    base = tmp_path / "bumped-base"
+    base.mkdir()
+    (base / "Dockerfile").write_text(f"FROM {stack.python_image}\nRUN echo {bumped} > /bumped-base\n")
+    stack.engine.docker("build", "--pull=false", "-t", bumped, str(base))
     try:
         stack.engine.docker("build", "--network", "host", "--pull=false", "-t", "localhost/bumped", str(context))
         result = stack.engine.docker("run", "--rm", "localhost/bumped", "--help", check=False)
         assert result.returncode == 0 and "run-workflow" in result.stdout, result.stdout + result.stderr
+        marker = stack.engine.docker("run", "--rm", "--entrypoint", "cat", "localhost/bumped", "/bumped-base")
+        assert marker.stdout.strip() == bumped, "the image was not built from the bumped tag"
     finally:
         stack.engine.docker("image", "rm", "--force", "localhost/bumped", bumped, check=False)
 
@@ -372,7 +378,9 @@ def test_docker_stop_drains_in_flight_tasks_and_exits_zero(
     assert stop_seconds < DRAIN_GRACE_SECONDS, f"docker stop took {stop_seconds:.1f}s"
     assert stop_seconds >= 1, "it stopped before the in-flight tasks could have finished"
     logs = stack.engine.docker("logs", worker).stdout + stack.engine.docker("logs", worker).stderr
-    assert "received SIGTERM: draining" in logs and "stopped" in logs and "still busy" not in logs
+    assert "received SIGTERM: draining" in logs
+    assert "stopped: every task taken was finished and reported" in logs, logs
+    assert "abandoning" not in logs and "did not accept the result" not in logs, logs
     # The tasks in flight at SIGTERM finished and were reported before the container exited (the
     # server completes their workflows a moment later: that is checked below with the others).
     for wid in running:

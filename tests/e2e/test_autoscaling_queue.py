@@ -5,7 +5,6 @@ puts into the ScaledObject is fetched from the real server with tasks waiting in
 
 import json
 import re
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from harness import kubernetes_launch
 from harness.baked_project import BakedProject, bake
 from harness.conductor_server import ConductorServer
+from harness.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -95,10 +95,13 @@ def test_the_scaled_object_counts_the_queue_the_worker_polls(
                 keda_value(domain_trigger["metadata"]["url"], domain_trigger["metadata"]["valueLocation"]),
             )
 
-        deadline = time.monotonic() + 30
-        while (values := measured()) != (WITHOUT_DOMAIN, IN_DOMAIN):
-            assert time.monotonic() < deadline, f"queue depths read by KEDA: {values}, want {WITHOUT_DOMAIN, IN_DOMAIN}"
-            time.sleep(0.5)
+        wait_until(
+            lambda: measured() == (WITHOUT_DOMAIN, IN_DOMAIN),
+            30,
+            f"the queue depths KEDA reads are not {WITHOUT_DOMAIN, IN_DOMAIN}",
+            lambda: f"read: {measured()}",
+            every=0.5,
+        )
 
         # Why not the older endpoint: it counts the no-domain queue only, so a domain's backlog never scales.
         with urllib.request.urlopen(f"{conductor.api_url}/tasks/queue/sizes?taskType={TASK}", timeout=10) as r:

@@ -3,7 +3,6 @@ really serve, and that CONDUCTOR_SERVER_URL is a Conductor API rather than any w
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -24,15 +23,51 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
     )
 
 
-@pytest.fixture
-def not_conductor() -> Iterator[str]:
-    """Some other web server on loopback: it answers every path, with an HTML 404 page."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+class OtherWebServer(http.server.BaseHTTPRequestHandler):
+    """A web server that is not Conductor: the same answer (status, content type, body) to every request."""
+
+    answer: tuple[int, str, bytes]
+
+    def do_GET(self) -> None:
+        status, kind, body = self.answer
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+NOT_CONDUCTOR = {
+    "a-404-page": (404, "text/html", b"<html><body><h1>Not Found</h1></body></html>"),
+    # A proxy or load balancer that answers every path with its own page, e.g. a sign-in page.
+    "a-proxy-page": (200, "text/html", b"<html><body><form>Sign in to continue</form></body></html>"),
+    "another-json-api": (200, "application/json", b'{"status": "UP", "items": []}'),
+}
+
+
+@pytest.fixture(params=NOT_CONDUCTOR.values(), ids=NOT_CONDUCTOR.keys())
+def not_conductor(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """Some other web server on loopback: its /api URL, and how the refusal describes its answer."""
+    status, kind, _ = request.param
+    handler = type("Handler", (OtherWebServer,), {"answer": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    yield f"http://127.0.0.1:{server.server_address[1]}/api", f"HTTP {status}, {kind}"
     server.shutdown()
     server.server_close()
+
+
+def refusal(url: str, answer: str) -> str:
+    return (
+        f"{url} does not answer like a Conductor API (GET /tasks/queue/sizes: {answer}); "
+        "CONDUCTOR_SERVER_URL must be the API's base URL, e.g. http://localhost:8080/api"
+    )
 
 
 def doctor_lines(project: BakedProject, **env: str) -> tuple[int, list[str]]:
@@ -84,34 +119,27 @@ def test_a_misspelled_setting_stops_every_command_with_the_name_meant(project: B
         )
 
 
-def test_doctor_refuses_a_web_server_that_is_not_conductor(project: BakedProject, not_conductor: str) -> None:
-    code, lines = doctor_lines(project, CONDUCTOR_SERVER_URL=not_conductor)
+def test_doctor_refuses_a_web_server_that_is_not_conductor(
+    project: BakedProject, not_conductor: tuple[str, str]
+) -> None:
+    url, answer = not_conductor
+    code, lines = doctor_lines(project, CONDUCTOR_SERVER_URL=url)
     assert code == 1
-    assert lines == [
-        f"FAIL  server reachable: {not_conductor} does not answer like a Conductor API (GET /tasks/queue/sizes: "
-        "HTTP 404, text/html); CONDUCTOR_SERVER_URL must be the API's base URL, e.g. http://localhost:8080/api"
-    ]
+    assert lines == [f"FAIL  server reachable: {refusal(url, answer)}"]
 
 
-def test_worker_refuses_a_web_server_that_is_not_conductor(project: BakedProject, not_conductor: str) -> None:
-    result = project.cli("worker", env={"CONDUCTOR_SERVER_URL": not_conductor}, timeout=60)
+def test_worker_refuses_a_web_server_that_is_not_conductor(
+    project: BakedProject, not_conductor: tuple[str, str]
+) -> None:
+    url, answer = not_conductor
+    result = project.cli("worker", env={"CONDUCTOR_SERVER_URL": url}, timeout=60)
     assert result.returncode == 1
-    assert result.stderr == (
-        f"error: {not_conductor} does not answer like a Conductor API (GET /tasks/queue/sizes: "
-        "HTTP 404, text/html); CONDUCTOR_SERVER_URL must be the API's base URL, e.g. http://localhost:8080/api\n"
-    )
+    assert result.stderr == f"error: {refusal(url, answer)}\n"
 
 
-def test_worker_warns_about_a_setting_for_a_task_it_does_not_serve(project: BakedProject) -> None:
+def test_worker_refuses_a_setting_for_a_task_it_does_not_serve(project: BakedProject) -> None:
     typo = f"CONDUCTOR_WORKER_{TASK.upper()}S_THREAD_COUNT"
-    worker = project.start_worker(env={typo: "4"}, log_name="warn.log")
-    try:
-        deadline = time.monotonic() + 120
-        while "serving tasks" not in worker.log() and worker.process.poll() is None:
-            assert time.monotonic() < deadline, worker.log()
-            time.sleep(0.3)
-    finally:
-        assert worker.stop() == 0, worker.log()
-    warning = next(line for line in worker.log().splitlines() if typo in line)
-    assert "WARNING" in warning
-    assert f"did you mean CONDUCTOR_WORKER_{TASK.upper()}_THREAD_COUNT?" in warning
+    result = project.cli("worker", env={typo: "4"}, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"configuration error: {typo}: "), result.stderr
+    assert f"did you mean CONDUCTOR_WORKER_{TASK.upper()}_THREAD_COUNT?" in result.stderr

@@ -35,18 +35,13 @@ def test_passes_against_the_real_server_while_a_dev_worker_runs(
         "WORKER_METRICS_PORT": str(free_port()),
         "WORKER_HEALTH_DIR": str(tmp_path / "dev-health"),
     }
-    assert project.cli("register", env=settings).returncode == 0
-    dev = project.start_worker(env=settings, log_name="dev-worker.log")
-    try:
-        project.wait_until_polling(settings)
+    with project.serving(settings, "dev-worker.log") as dev:
         result = pytest_in(project, "integration", settings)
-        assert result.returncode == 0, f"{result.stdout}{result.stderr}\n--- dev worker ---\n{dev.log()}"
+        assert result.returncode == 0, f"{result.stdout}{result.stderr}"
         assert "4 passed" in result.stdout and "skipped" not in result.stdout, result.stdout
         health = project.cli("health", env=settings)
         assert health.returncode == 0, f"the dev worker's health broke: {health.stdout}"
-        assert dev.process.poll() is None, dev.log()
-    finally:
-        assert dev.stop() == 0, dev.log()
+        assert dev.process.poll() is None, "the dev worker exited"
 
 
 def test_fails_with_one_line_without_a_server(project: BakedProject) -> None:

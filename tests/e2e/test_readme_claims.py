@@ -70,9 +70,7 @@ def test_a_retryable_failure_is_retried_with_the_definitions_backoff_then_comple
     assert expected == [2, 4, 8], "the README's task definition table promises retries after 2, 4, 8 s"
     attempts = tmp_path / "attempts"
     attempts.mkdir()
-    worker = project.start_worker(env=env, log_name="retry.log")
-    try:
-        project.wait_until_polling(env)
+    with project.serving(env, "retry.log", register=False):
         workflow_id = conductor.start_workflow(
             FLAKY_WORKFLOW, {"key": "retry", "failures": failures, "attempts_dir": str(attempts)}
         )
@@ -80,11 +78,9 @@ def test_a_retryable_failure_is_retried_with_the_definitions_backoff_then_comple
             lambda: conductor.workflow(workflow_id)["status"] != "RUNNING",
             60 + sum(expected),
             f"{FLAKY_WORKFLOW} did not end",
-            details=lambda: f"{conductor.workflow(workflow_id)}\n{worker.log()}",
+            details=lambda: str(conductor.workflow(workflow_id)),
         )
         workflow = conductor.workflow(workflow_id)
-    finally:
-        assert worker.stop() == 0, worker.log()
     tasks = workflow["tasks"]
     assert workflow["status"] == "COMPLETED" and isinstance(tasks, list), workflow
     assert workflow["output"] == {"attempt": failures + 1}
@@ -113,14 +109,12 @@ def test_starting_the_worker_leaves_the_servers_task_definitions_alone(
     try:
         before = {name: conductor.api("GET", f"/metadata/taskdefs/{name}") for name in names}
         assert isinstance(before[TASK], dict) and before[TASK]["description"] == "edited on the server"
-        worker = project.start_worker(env=env, log_name="definitions.log")
-        try:
-            project.wait_until_polling(env)  # past the SDK's start-up, where it would register
-        finally:
-            assert worker.stop() == 0, worker.log()
+        with project.serving(env, "definitions.log", register=False):
+            pass  # polling: past the SDK's start-up, where it would register
         after = {name: conductor.api("GET", f"/metadata/taskdefs/{name}") for name in names}
     finally:
-        assert project.cli("register").returncode == 0  # back to the JSON for the other tests
+        restored = project.cli("register")  # back to the JSON for the other tests
+    assert restored.returncode == 0, restored.stdout + restored.stderr
     assert after == before
 
 
@@ -133,33 +127,27 @@ def test_health_stays_healthy_while_the_worker_retries_an_unreachable_server(
     The max age is shorter than the outage, so a health check that counted only successful polls fails."""
     server = ConductorServer(data_dir=tmp_path / "server").start()
     env = {**env, "CONDUCTOR_SERVER_URL": server.api_url, "WORKER_HEALTH_MAX_AGE_SECONDS": str(HEALTH_MAX_AGE_SECONDS)}
-    worker = None
     try:
-        assert project.cli("register", env=env).returncode == 0
-        worker = project.start_worker(env=env, log_name="outage-health.log")
-        project.wait_until_polling(env)
-        server.stop()
-        outage_started = time.monotonic()
-        # The SDK's backoff between failed polls doubles from 2 s; within OUTAGE_SECONDS every gap stays
-        # below the max age, so each check must pass.
-        while time.monotonic() - outage_started < OUTAGE_SECONDS:
-            result = project.cli("health", env=env)
-            assert result.returncode == 0, f"unhealthy during the outage: {result.stdout}\n{worker.log()}"
-            time.sleep(1.0)  # sampling period of the check itself, not a wait for a condition
-        assert worker.process.poll() is None, f"the worker exited during the outage\n{worker.log()}"
-        server.start()
-        attempts = tmp_path / "attempts"
-        attempts.mkdir()
-        workflow_id = server.start_workflow(
-            FLAKY_WORKFLOW, {"key": "after-outage", "failures": 0, "attempts_dir": str(attempts)}
-        )
-        statuses = server.wait_for([workflow_id], timeout=RECOVERY_SECONDS)
-        assert set(statuses.values()) == {"COMPLETED"}, f"{statuses}\n{worker.log()}"
-        assert project.cli("health", env=env).returncode == 0
-        assert worker.stop() == 0, worker.log()
+        with project.serving(env, "outage-health.log") as worker:
+            server.stop()
+            outage_started = time.monotonic()
+            # The SDK's backoff between failed polls doubles from 2 s; within OUTAGE_SECONDS every gap stays
+            # below the max age, so each check must pass.
+            while time.monotonic() - outage_started < OUTAGE_SECONDS:
+                result = project.cli("health", env=env)
+                assert result.returncode == 0, f"unhealthy during the outage: {result.stdout}"
+                time.sleep(1.0)  # sampling period of the check itself, not a wait for a condition
+            assert worker.process.poll() is None, "the worker exited during the outage"
+            server.start()
+            attempts = tmp_path / "attempts"
+            attempts.mkdir()
+            workflow_id = server.start_workflow(
+                FLAKY_WORKFLOW, {"key": "after-outage", "failures": 0, "attempts_dir": str(attempts)}
+            )
+            statuses = server.wait_for([workflow_id], timeout=RECOVERY_SECONDS)
+            assert set(statuses.values()) == {"COMPLETED"}, statuses
+            assert project.cli("health", env=env).returncode == 0
         stopped = project.cli("health", env=env)
         assert stopped.returncode == 1, "a stopped worker must be unhealthy at once"
     finally:
-        if worker is not None and worker.process.poll() is None:
-            worker.stop()
         server.stop()

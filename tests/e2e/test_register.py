@@ -3,6 +3,7 @@ the server stores, a new task file gets the project's task defaults, and a refus
 each reason."""
 
 import json
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ def test_a_change_only_the_server_has_is_undone(project: BakedProject, conductor
 def test_a_minimal_task_file_gets_the_project_task_defaults(
     project: BakedProject, conductor: ConductorServer, files: Path
 ) -> None:
+    register(project)  # whatever ran before: the module's own definitions are on the server
     (files / "tasks" / "e2e_register_minimal.json").write_text(json.dumps({"name": "e2e_register_minimal"}))
     assert register(project) == ["created", "unchanged", "unchanged"]
     task = on_server(conductor, "/metadata/taskdefs/e2e_register_minimal")
@@ -133,6 +135,27 @@ def test_a_refused_definition_names_the_file_and_each_reason(project: BakedProje
     assert "Traceback" not in result.stderr
 
 
+def test_a_refused_workflow_names_the_file_and_nothing_after_it_is_sent(
+    project: BakedProject, conductor: ConductorServer, files: Path
+) -> None:
+    """Workflows go in file order; the refused one stops `register`, so the one after it never arrives."""
+    workflows = files / "workflows"
+    original = json.loads((workflows / f"{WORKFLOW}.json").read_text())
+    (workflows / "e2e_register_a_refused.json").write_text(
+        json.dumps({**original, "name": "e2e_register_a_refused", "tasks": []})
+    )
+    (workflows / "e2e_register_b_after.json").write_text(json.dumps({**original, "name": "e2e_register_b_after"}))
+    result = project.cli("register")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr == (
+        f"error: src/{project.package}/definitions/workflows/e2e_register_a_refused.json: the server refused "
+        "workflow e2e_register_a_refused: tasks: WorkflowTask list cannot be empty\n"
+    )
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        conductor.api("GET", "/metadata/workflow/e2e_register_b_after?version=1")
+    assert missing.value.code == 404, "the workflow after the refused file was sent"
+
+
 def test_the_field_tables_match_what_the_server_stores(
     project: BakedProject, conductor: ConductorServer, tmp_path: Path
 ) -> None:
@@ -151,18 +174,20 @@ def test_the_field_tables_match_what_the_server_stores(
         "workflow": [minimal_workflow, on_server(conductor, "/metadata/workflow/e2e_register_probe_flow?version=1")],
     }
     (tmp_path / "stored.json").write_text(json.dumps(stored))
-    script = f"""
+    script = """
 import json, sys
-from conductor_worker_kit.commands.definitions import TASK_FIELDS, WORKFLOW_FIELDS, WORKFLOW_TASK_FIELDS, same_definition
+from conductor_worker_kit.commands.definitions import (
+    TASK_FIELDS, WORKFLOW_FIELDS, WORKFLOW_TASK_FIELDS, same_definition
+)
 stored = json.load(open(sys.argv[1]))
-bookkeeping = {{"createTime", "updateTime", "createdBy", "updatedBy", "ownerApp"}}
+bookkeeping = {"createTime", "updateTime", "createdBy", "updatedBy", "ownerApp"}
 for kind, fields in (("task", TASK_FIELDS), ("workflow", WORKFLOW_FIELDS)):
     sent, kept = stored[kind]
     unknown = set(kept) - set(fields) - bookkeeping
-    assert not unknown, f"{{kind}}: the server stores fields the table lacks: {{unknown}}"
+    assert not unknown, f"{kind}: the server stores fields the table lacks: {unknown}"
     assert same_definition(kept, sent, fields), (kind, kept)
 unknown = set(stored["workflow"][1]["tasks"][0]) - set(WORKFLOW_TASK_FIELDS)
-assert not unknown, f"workflow task: the server stores fields the table lacks: {{unknown}}"
+assert not unknown, f"workflow task: the server stores fields the table lacks: {unknown}"
 print("ok")
 """
     result = project.run("python", "-c", script, str(tmp_path / "stored.json"), check=False)

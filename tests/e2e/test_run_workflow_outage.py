@@ -1,58 +1,20 @@
 """`run-workflow` rides out a server that is briefly unreachable: it retries within its --timeout,
 starts the workflow once, and gives up with one line when the server stays away."""
 
-import contextlib
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from harness.baked_project import BakedProject, WorkerProcess, bake_for_server
-from harness.conductor_server import ConductorServer, free_port
+from harness.conductor_server import ConductorServer, restartable_port
+from harness.forwarder import Forwarder
 
 pytestmark = pytest.mark.e2e
 
 TASK = "e2e_outage_task"  # names of this module's own, so other modules never see them
 WORKFLOW = "e2e_outage_flow"
-
-
-class Forwarder:
-    """A TCP port that forwards to the real server once opened: the server "coming back"."""
-
-    def __init__(self, port: int, target: int) -> None:
-        self.port, self.target = port, target
-        self.listener: socket.socket | None = None
-
-    def open(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        assert self.listener is not None
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        for end in (source, sink):
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +26,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
 
 @pytest.fixture(scope="module")
 def worker(project: BakedProject) -> Iterator[WorkerProcess]:
-    process = project.start_worker()
-    project.wait_until_polling()
-    yield process
-    assert process.stop() == 0, process.log()
+    with project.serving(register=False) as process:
+        yield process
 
 
 def run_workflow_through(project: BakedProject, port: int, timeout: str) -> subprocess.Popen[str]:
@@ -84,7 +44,7 @@ def run_workflow_through(project: BakedProject, port: int, timeout: str) -> subp
 def test_run_workflow_waits_for_a_server_that_comes_back(
     project: BakedProject, worker: WorkerProcess, conductor: ConductorServer
 ) -> None:
-    forwarder = Forwarder(free_port(), conductor.port)
+    forwarder = Forwarder(conductor.port)  # closed until the server "comes back"; no client takes its port
     process = run_workflow_through(project, forwarder.port, "90")
     try:
         assert process.stderr is not None
@@ -103,7 +63,7 @@ def test_run_workflow_waits_for_a_server_that_comes_back(
 
 
 def test_run_workflow_gives_up_at_its_timeout_with_one_line(project: BakedProject) -> None:
-    port = free_port()
+    port = restartable_port()  # nothing listens there, and no other test's connection takes it meanwhile
     began = time.monotonic()
     process = run_workflow_through(project, port, "6")
     stdout, stderr = process.communicate(timeout=60)

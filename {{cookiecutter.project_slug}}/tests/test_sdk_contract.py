@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +33,7 @@ from conductor.client.worker.worker_task import worker_task
 from conductor_worker_kit.config import Settings
 from conductor_worker_kit.runtime import sdk_adapter as sdk
 from conductor_worker_kit.runtime.process_protocol import DRAINED
+from conductor_worker_kit.runtime.task_ledger import HeldTask
 from conductor_worker_kit.runtime.worker_process import WorkerHost
 
 SYNC_TASK, ASYNC_TASK = "contract_sync_task", "contract_async_task"
@@ -42,6 +43,10 @@ FAST_SYNC_TASK, FAST_ASYNC_TASK = "contract_fast_sync_task", "contract_fast_asyn
 ENV_SYNC_TASK, ENV_ASYNC_TASK = "contract_env_sync_task", "contract_env_async_task"
 # Tasks with `hold` run until this is set: still running when the drain starts, however slow the machine.
 RELEASE = threading.Event()
+# Each runner has at most one poll on its way: after a drain starts, that one and at most one more may
+# arrive (an empty batch does not hold the runner). A runner that kept polling makes ~10 a second.
+POLLS_AFTER_A_STOP = 2
+WATCH_SECONDS = 1.0
 
 
 @worker_task(task_definition_name=SYNC_TASK, thread_count=4)
@@ -86,6 +91,13 @@ def no_worker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def unpaused() -> None:
+    """A drain pauses the SDK's registered workers, which outlive a test: each test starts with them unpaused."""
+    for worker in get_registered_workers():
+        worker.paused = False
+
+
 def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
     assert sdk.TaskRunner is TaskRunner
     assert sdk.AsyncTaskRunner is AsyncTaskRunner
@@ -125,13 +137,6 @@ def test_registered_workers_carry_the_decorated_function_and_a_pause_flag() -> N
 
 def test_heartbeats_are_told_apart_from_results() -> None:
     assert TaskResult(task_id="t").extend_lease is False
-
-
-def test_the_sync_runner_polls_and_reports_through_its_task_client(tmp_path: Path) -> None:
-    ledger = sdk.TaskLedger()
-    (worker,) = sdk.workers_for([sync_worker])
-    runner = sdk.build_runner(worker, sdk.configuration(Settings()), None, [], ledger)
-    assert isinstance(runner.task_client, sdk.CountingTaskClient)
 
 
 class TaskEndpoints(BaseHTTPRequestHandler):
@@ -201,6 +206,18 @@ class StandIn(ThreadingHTTPServer):
         with self.lock:
             return list(self.requests)
 
+    def reported(self) -> list[str]:
+        """The task ids whose result was reported (update-v2 or v1), in order."""
+        return [detail for what, detail in self.seen() if what.endswith(("/tasks", "/tasks/update-v2"))]
+
+    def polls_by_type(self, since: int) -> dict[str, int]:
+        """How many polls of each task type arrived after the first `since` requests."""
+        counts: dict[str, int] = {}
+        for what, path in self.seen()[since:]:
+            if what == "poll":
+                counts[polled_type(path)] = counts.get(polled_type(path), 0) + 1
+        return counts
+
     def polls(self) -> list[tuple[str, list[str]]]:
         """Every poll so far: its task type, and the `name=value` pairs of its query string."""
         return [(polled_type(path), path.partition("?")[2].split("&")) for what, path in self.seen() if what == "poll"]
@@ -219,6 +236,13 @@ def polled_type(path: str) -> str:
     return path.partition("?")[0].rsplit("/", 1)[-1]
 
 
+def wait_for(condition: Callable[[], bool], stand_in: StandIn, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s; requests: {stand_in.seen()}"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     server = StandIn()
@@ -228,31 +252,82 @@ def stand_in() -> Iterator[StandIn]:
     server.server_close()
 
 
+@pytest.mark.parametrize("function", [sync_worker, async_worker], ids=["sync", "async"])
+def test_the_runners_poll_and_report_through_the_counting_clients(
+    stand_in: StandIn, tmp_path: Path, function: Any
+) -> None:
+    """The ledger sees what the runner's client takes and what it reports: the batch's two tasks were
+    reported, and the next task handed out with a result is held while it runs."""
+    RELEASE.clear()
+    kind = SYNC_TASK if function is sync_worker else ASYNC_TASK
+    host = stand_in.serve(tmp_path, [function])
+    try:
+        wait_for(lambda: [task.task_id for task in host.ledger.held()] == [f"{kind}-next"], stand_in)
+        assert sorted(stand_in.reported()) == [f"{kind}-1", f"{kind}-2"]
+    finally:
+        RELEASE.set()
+    assert host.drain(grace_seconds=20) == DRAINED
+    assert sorted(stand_in.reported()) == [f"{kind}-1", f"{kind}-2", f"{kind}-next"]
+    assert host.ledger.held() == []
+
+
+def test_a_lease_heartbeat_releases_nothing_and_a_result_does(stand_in: StandIn, tmp_path: Path) -> None:
+    """A heartbeat (`extend_lease`) goes through the same update call as a result: the task stays held."""
+    ledger = sdk.TaskLedger()
+    (worker,) = sdk.workers_for([sync_worker])
+    settings = replace(Settings(), server_url=f"http://127.0.0.1:{stand_in.server_address[1]}/api")
+    client = sdk.build_runner(worker, sdk.configuration(settings), None, [], ledger).task_client
+    task = HeldTask(f"{SYNC_TASK}-1", SYNC_TASK, "wf")
+    ledger.take(task)
+    client.update_task(TaskResult(task_id=task.task_id, workflow_instance_id="wf", extend_lease=True))
+    assert ledger.held() == [task]
+    client.update_task(TaskResult(task_id=task.task_id, workflow_instance_id="wf", status="COMPLETED"))
+    assert ledger.held() == []
+    assert stand_in.reported() == [task.task_id, task.task_id]
+
+
 def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_in: StandIn, tmp_path: Path) -> None:
     RELEASE.clear()
     host = stand_in.serve(tmp_path, [sync_worker, async_worker])
-    deadline = time.monotonic() + 20
     # Wait until each runner's first result has been answered with its next task, which is running now.
-    while sum(what == "next" for what, _ in stand_in.seen()) < len(KINDS):
-        assert time.monotonic() < deadline, stand_in.seen()
-        time.sleep(0.01)
+    wait_for(lambda: sum(what == "next" for what, _ in stand_in.seen()) == len(KINDS), stand_in)
     drain_started = len(stand_in.seen())
-    threading.Timer(0.3, RELEASE.set).start()  # the held tasks finish while the drain waits for them
+    # The held tasks run on for a while of the drain: a runner that still polled would show it meanwhile.
+    threading.Timer(WATCH_SECONDS, RELEASE.set).start()
     assert host.drain(grace_seconds=20) == DRAINED
     assert host.stopped_runners() == [thread.name for thread in host.threads], "runners still running"
 
     during_drain = stand_in.seen()[drain_started:]
+    polls = stand_in.polls_by_type(drain_started)
+    assert all(count <= POLLS_AFTER_A_STOP for count in polls.values()), f"polls after the drain began: {polls}"
+    assert all(worker.paused for worker in host.workers), "the SDK's runners skip a paused worker's polls"
     time.sleep(0.3)
     assert stand_in.seen()[drain_started + len(during_drain) :] == [], "requests after the drain"
-    reported = [task_id for what, task_id in stand_in.seen() if what.endswith(("/tasks", "/tasks/update-v2"))]
     taken = sorted(stand_in.type_of)
-    assert sorted(reported) == taken, "every task taken is reported exactly once"
+    assert sorted(stand_in.reported()) == taken, "every task taken is reported exactly once"
     for kind in KINDS:
         # The next task handed out before the drain ran; its result went to the v1 update (no next task).
         assert ("/api/tasks", f"{kind}-next") in during_drain
-    polls = stand_in.polls()
-    assert polls
-    assert all("timeout=100" in query for _, query in polls), "the runners ask the server to hold their polls"
+    assert stand_in.polls()
+    assert all("timeout=100" in query for _, query in stand_in.polls()), "the runners ask the server to hold polls"
+
+
+@pytest.mark.parametrize("guard", ["ledger", "paused"])
+def test_either_guard_of_the_drain_alone_stops_the_polls(stand_in: StandIn, tmp_path: Path, guard: str) -> None:
+    """A drain stops polling twice over: the counting clients send no poll once the ledger drains, and
+    the SDK's runners skip the polls of a paused worker (a contract of the SDK's). Each alone must do it."""
+    host = stand_in.serve(tmp_path, [env_sync_worker, env_async_worker])
+    wait_for(lambda: set(stand_in.polls_by_type(0)) == {ENV_SYNC_TASK, ENV_ASYNC_TASK}, stand_in)
+    if guard == "ledger":
+        host.ledger.start_draining()
+    else:
+        for worker in host.workers:
+            worker.paused = True
+    stopped = len(stand_in.seen())
+    time.sleep(WATCH_SECONDS)  # how long a runner that still polled gets to show it, not a wait for a condition
+    polls = stand_in.polls_by_type(stopped)
+    assert host.drain(grace_seconds=20) == DRAINED
+    assert all(count <= POLLS_AFTER_A_STOP for count in polls.values()), f"polls after the {guard} stop: {polls}"
 
 
 @pytest.mark.parametrize("given_by", ["decorator", "environment"])

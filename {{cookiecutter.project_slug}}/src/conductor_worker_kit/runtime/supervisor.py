@@ -70,6 +70,16 @@ class Slot:
     def label(self) -> str:
         return f"worker process {self.index}" + (f" ({', '.join(self.tasks)})" if self.tasks else "")
 
+    def restart_delay(self, exited_at: float) -> float | None:
+        """The wait before restarting it, now that it exited at `exited_at` (time.monotonic()); None once
+        RESTART_DELAYS are used up. A process that ran STABLE_SECONDS or longer starts the count again."""
+        if exited_at - self.started_at >= STABLE_SECONDS:
+            self.failures = 0
+        if self.failures >= len(RESTART_DELAYS):
+            return None
+        self.failures += 1
+        return RESTART_DELAYS[self.failures - 1]
+
 
 @dataclass
 class ServerCheck:
@@ -238,9 +248,8 @@ class Supervisor:
                 if not slot.serving:
                     log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
                     return 1
-                if now - slot.started_at >= STABLE_SECONDS:
-                    slot.failures = 0
-                if slot.failures >= len(RESTART_DELAYS):
+                delay = slot.restart_delay(now)
+                if delay is None:
                     log.error(
                         "%s exited %d times in a row, last with %s: giving up",
                         slot.label,
@@ -248,8 +257,6 @@ class Supervisor:
                         _describe(status),
                     )
                     return 1
-                delay = RESTART_DELAYS[slot.failures]
-                slot.failures += 1
                 slot.restart_at = now + delay
                 log.warning("%s exited with %s: restarting in %.0fs", slot.label, _describe(status), delay)
         return None
