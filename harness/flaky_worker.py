@@ -65,6 +65,7 @@ def add_flaky_worker(project: BakedProject, retry_settings: dict[str, Any]) -> N
         "outputParameters": {"attempt": "${flaky.output.attempt}"},
     }
     write_json(package / "definitions" / "workflows" / f"{FLAKY_WORKFLOW}.json", workflow)
+    write_json(package / "definitions" / "workflows" / f"{FLAKY_WORKFLOW}.input.json", dict.fromkeys(INPUTS, "x"))
 
 
 def write_json(path: Path, value: object) -> None:

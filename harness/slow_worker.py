@@ -80,6 +80,8 @@ def _workflow(project: BakedProject, name: str, tasks: list[str], inputs: list[s
     }
     path = project.path / "src" / project.package / "definitions" / "workflows" / f"{name}.json"
     path.write_text(json.dumps(workflow, indent=2))
+    # The input `run-workflow` starts it with, which doctor's wiring check reads: every input it passes on.
+    path.with_name(f"{name}.input.json").write_text(json.dumps(dict.fromkeys(inputs, 1), indent=2))
 
 
 def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:

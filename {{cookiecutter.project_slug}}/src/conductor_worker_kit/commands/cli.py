@@ -86,9 +86,9 @@ def _new_worker(settings: Settings, project: Project, args: argparse.Namespace) 
                     found = response.json() if response.status_code != 404 and response.content else None
                     return found if isinstance(found, dict) else None
 
-                lines = new_worker(project, args.name, args.asynchronous, args.workflow, fetch)
+                lines = new_worker(project, args.name, args.asynchronous, args.workflow, fetch, args.long_running)
         else:
-            lines = new_worker(project, args.name, args.asynchronous, args.workflow)
+            lines = new_worker(project, args.name, args.asynchronous, args.workflow, long_running=args.long_running)
     except Refused as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
@@ -153,6 +153,11 @@ def parser(package: str) -> argparse.ArgumentParser:
     new.add_argument("name", help="the task name; also the worker's module and function name")
     new.add_argument("--async", dest="asynchronous", action="store_true", help="an `async def` worker")
     new.add_argument("--workflow", help="also append the task to this workflow, fed from its input")
+    new.add_argument(
+        "--long-running",
+        action="store_true",
+        help="for work longer than a response timeout: lease extension on, a definition with room for it",
+    )
     new.add_argument(
         "--from-server", action="store_true", help="start from the server's definition of NAME (keys, schemas)"
     )

@@ -53,6 +53,13 @@ WRONG_VALUES = {
 TODO_DESCRIPTION = "TODO: say what this task does."
 
 
+# `--long-running`: the runner sends a heartbeat at 80 % of responseTimeoutSeconds, so the server keeps
+# the task alive however long it runs; an attempt still ends at timeoutSeconds. Heartbeats under ~10 s
+# of timeout can come late on a loaded machine (README, Long-running tasks).
+LEASE_EXTENSION_LINE = "lease_extend_enabled=True,  # heartbeats keep the task alive past responseTimeoutSeconds"
+LONG_RUNNING_DEFINITION = {"responseTimeoutSeconds": 60, "timeoutSeconds": 3600}
+
+
 class Refused(Exception):
     """One line naming the rule a request broke; nothing has been written."""
 
@@ -308,6 +315,7 @@ class Plan:
     output_shape: Shape
     definition: dict[str, Any]
     files: dict[Path, str] = field(default_factory=dict)
+    long_running: bool = False  # lease extension on, and a definition with room for a long attempt
 
     @property
     def class_name(self) -> str:
@@ -406,6 +414,7 @@ def worker_source(plan: Plan) -> str:
         io_types=Items([f"input={cls}Input", f"output={cls}Result"]),
         parameters=Items([f"{item.name}: object | None = None" for item in fields]),
         result_class=f"{cls}Result",
+        lease_extension=LEASE_EXTENSION_LINE if plan.long_running else None,
         docstring=Docstring(plan.description),
         input_class=f"{cls}Input",
         parse_arguments=Items([f"{cls}Input", *(f"{item.name}={item.name}" for item in fields)]),
@@ -729,12 +738,21 @@ def write(project: Project, plan: Plan) -> list[Path]:
 
 
 def new_worker(
-    project: Project, name: str, asynchronous: bool = False, workflow: str | None = None, fetch: Fetch | None = None
+    project: Project,
+    name: str,
+    asynchronous: bool = False,
+    workflow: str | None = None,
+    fetch: Fetch | None = None,
+    long_running: bool = False,
 ) -> list[str]:
-    """Add the worker to the checkout of `project`; `fetch` starts from the server's definition."""
+    """Add the worker to the checkout of `project`; `fetch` starts from the server's definition;
+    `long_running`: for work longer than a response timeout (lease extension on)."""
     check_name(project, name)
     check_imported_from_checkout(project)
     plan = server_plan(project, name, asynchronous, fetch) if fetch else default_plan(name, asynchronous)
+    if long_running:
+        plan.long_running = True
+        plan.definition = {**plan.definition, **LONG_RUNNING_DEFINITION}
     if workflow is not None:
         add_to_workflow(project, plan, workflow)
     plan_files(project, plan)
