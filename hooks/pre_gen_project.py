@@ -18,7 +18,7 @@ CONDUCTOR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 RESERVED_PACKAGES = {"conductor", "tests", "test", "src"}
-PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 
 
 def _text(answers: dict, field: str, max_len: int) -> str | None:

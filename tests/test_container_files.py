@@ -81,10 +81,11 @@ def test_dockerfile_runtime_contract(bakes: dict[str, BakedProject], options: di
     assert f'CMD ["python", "-m", "{package}", "health"]' in text  # HEALTHCHECK, exec form
     assert re.search(r"^USER 10001:10001$", text, re.MULTILINE)
     assert "PYTHONUNBUFFERED=1" in text
-    # uv (the version uv.lock pins, from PyPI) installs from the lock, without the dev group.
-    assert '"uv==${version}"' in text and "python locked_version.py uv" in text
+    # uv (the version and SHA-256 hashes uv.lock pins, from PyPI) installs from the lock, without the dev group.
+    uv_install = "/opt/uv/bin/pip install --no-cache-dir --require-hashes --no-deps -r uv-requirement.txt"
+    assert "python locked_version.py --requirement uv > uv-requirement.txt" in text and uv_install in text
     assert text.count("uv sync --locked --no-dev") == 2
-    assert "pip install" not in text.replace('/opt/uv/bin/pip install --no-cache-dir "uv==${version}"', "")
+    assert "pip install" not in text.replace(uv_install, "")
     # No secret may be a build argument or baked into the environment.
     assert not re.search(r"^(ARG|ENV)\b.*(AUTH|SECRET|TOKEN|PASSWORD|KEY)", text, re.MULTILINE | re.IGNORECASE)
     assert ("EXPOSE 9100" in text) == options["metrics"]

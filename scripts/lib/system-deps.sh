@@ -1,5 +1,7 @@
 # What the tests and the demo need from the machine beyond Python: a JDK 21+ and Maven for the
-# Conductor server jar. Installed with apt-get when missing (the Docker tier installs docker.io itself).
+# Conductor server jar, and every Python version a generated project may use. Installed with apt-get
+# when missing (the Docker tier installs docker.io itself).
+source "$(dirname "${BASH_SOURCE[0]}")/python-from-debian.sh"
 
 have_java21() {
   local java
@@ -19,4 +21,8 @@ ensure_system_deps() {
     echo "installing ${missing[*]}" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  local version
+  for version in $(python3 -c 'import json; print(*json.load(open("cookiecutter.json"))["python_version"])'); do
+    ensure_python "$version"
+  done
 }
