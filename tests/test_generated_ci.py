@@ -858,7 +858,28 @@ def test_autoscaling_follows_the_task_queue(projects: dict[str, BakedProject]) -
         assert trigger["type"] == "metrics-api"
         assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/size?taskType={project.task_name}")
         assert trigger["metadata"]["valueLocation"] == "@this"  # the endpoint answers a bare number
+        # A failing scaler (server down, token expired) holds replicas instead of freezing at its last count.
+        assert scaled["spec"]["fallback"] == {"failureThreshold": 3, "replicas": 2}
+        assert trigger["metricType"] == "AverageValue"  # KEDA applies fallback to this metric type only
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == project.answers["project_slug"]
+
+
+def test_orkes_autoscaling_is_documented_as_it_works(projects: dict[str, BakedProject]) -> None:
+    """KEDA cannot exchange an Orkes key for a token: the docs give a TriggerAuthentication with a token of a
+    dedicated application (and the CronJob refresh), and the endpoint each flavour serves."""
+    for project in kubernetes_projects(projects):
+        text = (project.path / "docs" / "deploying.md").read_text()
+        flat = " ".join(text.split())
+        assert "### Autoscaling on Orkes Conductor" in text
+        assert "`GET /api/tasks/queue/size?taskType=<task>&domain=<domain>`" in flat  # OSS, with the domain
+        assert "`GET /api/tasks/queue/sizes?taskType=<task>`" in flat  # Orkes
+        assert "none performs Orkes' exchange of a key for a token" in flat
+        documents = [doc for block in re.findall(r"```yaml\n(.*?)```", text, re.S) for doc in yaml.safe_load_all(block)]
+        auth = next(doc for doc in documents if doc["kind"] == "TriggerAuthentication")
+        assert {ref["parameter"] for ref in auth["spec"]["secretTargetRef"]} == {"customAuthHeader", "customAuthValue"}
+        secret = next(doc for doc in documents if doc["kind"] == "Secret")
+        assert secret["stringData"]["header"] == "X-Authorization"
+        assert "authMode: custom" in flat and "CronJob" in flat and "application of its own for the autoscaler" in flat
 
 
 # ---- the template repository's own CI
