@@ -14,6 +14,8 @@ What it asks, and whom:
     SHA and the Node runtime it declares, into every workflow and scripts/action_runtimes.json; and
     docker-library/python's versions.json for the Python image tags. Where GitHub does not answer (a
     machine that reaches package registries only), these are listed under "could not check".
+  * Debian (apt-cache policy, on a machine of the image's Debian release): the packages the generated
+    Dockerfile pins (tini).
 A pin whose newest version is a new major is written like any other: the pull request's CI is the gate.
 """
 
@@ -33,6 +35,7 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 PROJECT = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
 COOKIECUTTER_JSON = TEMPLATE_ROOT / "cookiecutter.json"
 GENERATED_PYPROJECT = PROJECT / "pyproject.toml"
+DOCKERFILE = PROJECT / "Dockerfile"
 TEST_REQUIREMENTS = TEMPLATE_ROOT / "tests" / "requirements.txt"
 ACTION_RUNTIMES = TEMPLATE_ROOT / "scripts" / "action_runtimes.json"
 GO_TOOLS = PROJECT / "tools"
@@ -123,6 +126,22 @@ def github_newest_release(repo: str) -> tuple[str, str]:
     return newest, commits[newest]
 
 
+def python_image_versions() -> dict[str, dict[str, object]]:
+    """docker-library/python's versions.json: the newest patch release and the variants of each Python line."""
+    with urllib.request.urlopen(PYTHON_IMAGE_VERSIONS, timeout=TIMEOUT) as response:
+        versions: dict[str, dict[str, object]] = json.loads(response.read())
+    return versions
+
+
+def debian_candidate(package: str) -> str | None:
+    """The version apt would install here (this machine's Debian release, as the image's base is bookworm)."""
+    if shutil.which("apt-cache") is None:
+        return None
+    result = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, check=False, timeout=60)
+    match = re.search(r"Candidate: (\S+)", result.stdout)
+    return match.group(1) if match and match.group(1) != "(none)" else None
+
+
 def action_runtime(repo: str, sha: str) -> str:
     """`runs.using` of the action.yml (or action.yaml) at that commit."""
     for name in ("action.yml", "action.yaml"):
@@ -175,6 +194,10 @@ def refresh_pypi(report: Report, write: bool) -> None:
 
 def refresh_conductor_server(report: Report, write: bool) -> None:
     current = json.loads(COOKIECUTTER_JSON.read_text())["_conductor_server_version"]
+    report.unchecked.append(
+        "Docker Hub conductoross/conductor: its tag follows the server's Maven release; Docker Hub is not "
+        "asked (not every machine reaches it): the generated CI's e2e job pulls it"
+    )
     try:
         newest = maven_newest()
     except (OSError, urllib.error.URLError) as error:
@@ -182,13 +205,8 @@ def refresh_conductor_server(report: Report, write: bool) -> None:
         return
     if report.pin("Maven Central org.conductoross:conductor-server", current, newest) and write and newest:
         text = COOKIECUTTER_JSON.read_text()
-        COOKIECUTTER_JSON.write_text(
-            text.replace(f'"_conductor_server_version": "{current}"', f'"_conductor_server_version": "{newest}"')
-        )
-    report.unchecked.append(
-        f"Docker Hub conductoross/conductor:{newest or current}: the image tag follows the server's Maven release; "
-        "Docker Hub is not asked (not every machine reaches it): the generated CI's e2e job pulls it"
-    )
+        old, new = f'"_conductor_server_version": "{current}"', f'"_conductor_server_version": "{newest}"'
+        COOKIECUTTER_JSON.write_text(text.replace(old, new))
 
 
 def refresh_actionlint(report: Report, write: bool) -> None:
@@ -240,8 +258,7 @@ def refresh_python_images(report: Report, write: bool) -> None:
     cookiecutter = json.loads(COOKIECUTTER_JSON.read_text())
     tags: dict[str, str] = cookiecutter["_python_image_tags"]
     try:
-        with urllib.request.urlopen(PYTHON_IMAGE_VERSIONS, timeout=TIMEOUT) as response:
-            upstream = json.loads(response.read())
+        upstream = python_image_versions()
     except (OSError, urllib.error.URLError, ValueError) as error:
         report.unchecked.append(
             f"docker-library/python versions.json (the python image tags {', '.join(sorted(tags.values()))}): {error}"
@@ -259,6 +276,28 @@ def refresh_python_images(report: Report, write: bool) -> None:
             text = text.replace(f'"{minor}": "{tag}"', f'"{minor}": "{newest}"')
     if write:
         COOKIECUTTER_JSON.write_text(text)
+
+
+def refresh_debian_packages(report: Report, write: bool) -> None:
+    """The Debian packages the generated Dockerfile pins (`name=version`): apt's candidate on this machine,
+    when it runs the image's Debian release (the base image's suffix, e.g. -slim-bookworm)."""
+    text = DOCKERFILE.read_text()
+    release = re.search(r"-slim-(\w+)", COOKIECUTTER_JSON.read_text())
+    here = Path("/etc/os-release").read_text() if Path("/etc/os-release").exists() else ""
+    installs = " ".join(re.findall(r"apt-get install([^&]*)", text))
+    for name, version in re.findall(r"(?<!-)\b([a-z0-9][a-z0-9.+-]*)=(\d[\w.+~:-]*)", installs):
+        if not release or f"VERSION_CODENAME={release.group(1)}" not in here:
+            report.unchecked.append(
+                f"Debian {name}={version}: this machine does not run Debian {release and release.group(1)}"
+            )
+            continue
+        newest = debian_candidate(name)
+        if newest is None:
+            report.unchecked.append(f"Debian {name}: apt-cache policy gave no candidate (run apt-get update)")
+        elif report.pin(f"Debian {name}", version, newest) and write:
+            text = text.replace(f"{name}={version}", f"{name}={newest}")
+    if write:
+        DOCKERFILE.write_text(text)
 
 
 def relock(report: Report) -> None:
@@ -281,6 +320,7 @@ def main(argv: list[str]) -> int:
     refresh_actionlint(report, write)
     refresh_actions(report, write)
     refresh_python_images(report, write)
+    refresh_debian_packages(report, write)
     if write and not options.no_lock:
         relock(report)
     for title, lines in (
