@@ -76,7 +76,9 @@ def test_dockerfile_runtime_contract(bakes: dict[str, BakedProject], options: di
     project = bakes[option_id(options)]
     text = (project.path / "Dockerfile").read_text()
     package = project.package
-    assert f'ENTRYPOINT ["python", "-m", "{package}"]' in text
+    # tini (Debian's, pinned) is PID 1: it forwards SIGTERM and reaps orphans.
+    assert f'ENTRYPOINT ["tini", "-s", "--", "python", "-m", "{package}"]' in text
+    assert re.search(r"apt-get install -y --no-install-recommends tini=[\d.]+-\S+ ", text)
     assert 'CMD ["worker"]' in text
     assert f'CMD ["python", "-m", "{package}", "health"]' in text  # HEALTHCHECK, exec form
     assert re.search(r"^USER 10001:10001$", text, re.MULTILINE)
@@ -123,6 +125,7 @@ def test_compose_stack_shape(bakes: dict[str, BakedProject], options: dict[str, 
     assert register["depends_on"]["conductor"]["condition"] == "service_healthy"
     assert worker["depends_on"]["register"]["condition"] == "service_completed_successfully"
     for service in (register, worker):
+        assert service["init"] is True  # an init as PID 1 wherever compose runs the image
         assert service["image"] == f"{project.answers['project_slug']}:latest"
         assert service["environment"]["CONDUCTOR_SERVER_URL"] == "http://conductor:8080/api"
         assert not any(re.search(r"AUTH|SECRET", name) for name in service["environment"])
