@@ -24,8 +24,12 @@ DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read
 SDK_VERSION = os.environ.get("TEMPLATE_SDK_VERSION", "").strip()
 
 
+PYTHONS_FROM_DEBIAN = Path(os.environ.get("CWT_PYTHON_DIR", "/opt/conductor-worker-template/python"))
+
+
 def python_for(version: str) -> str:
-    """An interpreter of the project's Python version: this one, one of pyenv's, or one on PATH."""
+    """An interpreter of the project's Python version: this one, one of pyenv's, one on PATH, or one unpacked
+    from Debian's packages by scripts/test."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return sys.executable
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
@@ -35,6 +39,9 @@ def python_for(version: str) -> str:
         if re.fullmatch(rf"{re.escape(version)}\.\d+", path.parents[1].name)
     ]
     candidates += [found for found in [shutil.which(f"python{version}")] if found]
+    # One that scripts/lib/python-from-debian.sh unpacked (a version the machine's Debian and pyenv lack).
+    unpacked = PYTHONS_FROM_DEBIAN.glob(f"{version}.*/usr/bin/python{version}")
+    candidates += [str(path) for path in sorted(unpacked, reverse=True)]
     for candidate in candidates:
         # pyenv shims on PATH exist for versions that are not active; only a running interpreter counts.
         if subprocess.run([candidate, "--version"], capture_output=True, check=False).returncode == 0:

@@ -325,8 +325,21 @@ def build_python_stand_in(engine: DockerEngine, tag: str, version: str = DEBIAN_
     _host_certificates(context / "certs")
     local = context / "local"
     local.mkdir()
-    if version != DEBIAN_PYTHON:
-        prefix = _host_python_prefix(version)
+    (context / "root").mkdir()
+    from harness.baked_project import PYTHONS_FROM_DEBIAN
+
+    interpreter = Path(_host_python_prefix(version)) if version != DEBIAN_PYTHON else None
+    if interpreter is not None and interpreter.is_relative_to(PYTHONS_FROM_DEBIAN):
+        # Unpacked from Debian's packages with its own glibc at an absolute path (scripts/lib/python-from-debian.sh):
+        # the whole root goes to the same path in the image, and /usr/local/bin/pythonX.Y points at it.
+        root = interpreter.parent  # <dir>/<version>, whose usr/ is the prefix
+        shutil.copytree(root, context / "root" / root.relative_to("/"), symlinks=True)
+        (local / "bin").mkdir()
+        (local / "bin" / f"python{version}").symlink_to(interpreter / "bin" / f"python{version}")
+        for name in ("python3", "python"):
+            (local / "bin" / name).symlink_to(f"python{version}")
+    elif interpreter is not None:
+        prefix = interpreter
         (local / "bin").mkdir()
         shutil.copy2(prefix / "bin" / f"python{version}", local / "bin" / f"python{version}")
         for name in ("python3", "python"):

@@ -10,6 +10,8 @@ SLOW_WORKFLOW = "slow_workflow"
 SLOW_ASYNC_TASK = "slow_async_task"
 SLOW_ASYNC_WORKFLOW = "slow_async_workflow"
 MANY_WORKFLOW = "many_types_workflow"
+ORPHANING_TASK = "orphaning_task"
+ORPHANING_WORKFLOW = "orphaning_workflow"
 
 SLOW_MODULE = '''"""Workers that take their time: they keep tasks in flight while tests stop things."""
 
@@ -29,6 +31,25 @@ def slow_task(seconds: float = 1.0, n: int = 0) -> dict[str, object]:
 async def slow_async_task(seconds: float = 1.0, n: int = 0) -> dict[str, object]:
     await asyncio.sleep(seconds)
     return {"n": n, "slept": seconds}
+'''
+
+# Task code that starts a process which outlives its parent: `sh` puts `sleep` in the background and exits,
+# so the sleep is orphaned (re-parented to PID 1, or to the nearest subreaper) and becomes a zombie when it
+# ends unless that process reaps it.
+ORPHANING_MODULE = '''"""A worker whose task leaves an orphaned process behind."""
+
+import socket
+import subprocess
+
+from conductor.client.worker.worker_task import worker_task
+
+
+@worker_task(task_definition_name="orphaning_task", thread_count=2, poll_interval_millis=100)
+def orphaning_task(seconds: float = 1.0) -> dict[str, object]:
+    started = subprocess.run(
+        ["sh", "-c", f"sleep {seconds} >/dev/null 2>&1 & echo $!"], capture_output=True, text=True, check=True
+    )
+    return {"orphan": int(started.stdout), "host": socket.gethostname()}
 '''
 
 QUICK_WORKER = """
@@ -82,6 +103,13 @@ def _workflow(project: BakedProject, name: str, tasks: list[str], inputs: list[s
     path.write_text(json.dumps(workflow, indent=2))
     # The input `run-workflow` starts it with, which doctor's wiring check reads: every input it passes on.
     path.with_name(f"{name}.input.json").write_text(json.dumps(dict.fromkeys(inputs, 1), indent=2))
+
+
+def add_orphaning_worker(project: BakedProject) -> None:
+    """`orphaning_task`, with a one-task workflow: each task leaves a `sleep` orphaned for `seconds`."""
+    _add_module(project, "orphaning", ORPHANING_MODULE, ["orphaning_task"])
+    _task_definition(project, ORPHANING_TASK, 30, ["seconds"])
+    _workflow(project, ORPHANING_WORKFLOW, [ORPHANING_TASK], ["seconds"])
 
 
 def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:

@@ -21,7 +21,7 @@ RESERVED_PACKAGES = {"conductor", "conductor_worker_kit", "tests", "test", "src"
 # The example worker's module and function are named after the task: these names are already taken there.
 RESERVED_TASK_NAMES = {"defaults", "Order", "OrderTotals", "LineItem", "parse_order", "totals", "dataclass", "Decimal"}
 RESERVED_TASK_NAMES |= {"worker_task", "typed_io", "InvalidInput", "THREAD_COUNT", "POLL_INTERVAL_MILLIS", "WORKERS"}
-PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 
 
 def _text(answers: dict, field: str, max_len: int) -> str | None:

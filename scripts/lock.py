@@ -18,6 +18,8 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from harness.baked_project import python_for
+
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 LOCKS = TEMPLATE_ROOT / "templates" / "uv-lock"
 SLUG_IN_LOCK = 'name = "{slug}"\nversion = "0.1.0"\nsource = {{ editable = "." }}\n'
@@ -43,7 +45,7 @@ def refresh(python_version: str, uv_arguments: list[str]) -> Path:
         rendered = project / "uv.lock"
         if not rendered.read_text().strip():
             rendered.unlink()  # no lock for this version yet: start from scratch
-        command = [sys.executable, "-m", "uv", "lock", "--quiet", "--python", python_version, *uv_arguments]
+        command = [sys.executable, "-m", "uv", "lock", "--quiet", "--python", python_for(python_version), *uv_arguments]
         subprocess.run(command, cwd=project, check=True)
         text = (project / "uv.lock").read_text()
         entry = SLUG_IN_LOCK.format(slug=slug)

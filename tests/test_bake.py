@@ -84,9 +84,10 @@ def test_renamed_project_uses_the_new_names_everywhere(baker: Any) -> None:
 
 
 def uv(project: BakedProject, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """The test suite's uv (the version the generated uv.lock pins), run in the project."""
+    """The test suite's uv (the version the generated uv.lock pins), run in the project with its Python."""
+    env = {**os.environ, "UV_PYTHON": python_for(project.answers["python_version"])}
     return subprocess.run(
-        [sys.executable, "-m", "uv", *args], cwd=project.path, capture_output=True, text=True, check=check
+        [sys.executable, "-m", "uv", *args], cwd=project.path, capture_output=True, text=True, check=check, env=env
     )
 
 
@@ -121,10 +122,15 @@ def test_rendered_uv_lock_matches_pyproject_for_every_answer(baker: Any, answers
     assert result.returncode == 0, result.stderr
 
 
+# A pin moved the way Dependabot moves one (here to another published release of httpx).
+HTTPX_PIN, HTTPX_MOVED = '"httpx==0.29.0"', "0.28.1"
+
+
 def test_a_stale_lock_fails_make_check_naming_the_file(baker: Any) -> None:
     project = baker()
     pyproject = project.path / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"httpx==0.28.1"', '"httpx==0.28.0"'))
+    assert HTTPX_PIN in pyproject.read_text()
+    pyproject.write_text(pyproject.read_text().replace(HTTPX_PIN, f'"httpx=={HTTPX_MOVED}"'))
     lock_before = (project.path / "uv.lock").read_text()
     result = uv(project, "lock", "--check")
     assert result.returncode != 0
@@ -177,6 +183,28 @@ def test_make_install_bootstraps_uv_with_only_python_on_the_machine(baker: Any) 
     lock = tomllib.loads((project.path / "uv.lock").read_text())
     assert version == next(p["version"] for p in lock["package"] if p["name"] == "uv")
     assert (project.bin / "pytest").exists() and (project.bin / "zizmor").exists()
+    assert "--require-hashes --no-deps" in result.stdout and "locked_version.py --requirement uv" in result.stdout
+
+
+def test_make_install_refuses_a_uv_whose_hash_the_lock_does_not_list(baker: Any) -> None:
+    """uv is installed by hash: with every hash uv.lock lists for uv altered, pip refuses the download."""
+    project = baker()
+    lock = project.path / "uv.lock"
+    text = lock.read_text()
+    start = text.index('[[package]]\nname = "uv"\n')
+    end = text.index("[[package]]", start + 1) if "[[package]]" in text[start + 1 :] else len(text)
+    entry = re.sub(r'hash = "sha256:[0-9a-f]{4}', 'hash = "sha256:0000', text[start:end])
+    assert entry != text[start:end]
+    lock.write_text(text[:start] + entry + text[end:])
+    python = python_for(project.answers["python_version"])
+    env = {**os.environ, "PATH": os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])}
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(
+        ["make", "install", f"PYTHON={python}"], cwd=project.path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode != 0
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr, result.stdout + result.stderr
+    assert not (project.bin / "uv").exists()
 
 
 def contents(root: Path) -> dict[str, bytes]:
@@ -358,9 +386,10 @@ def test_a_dependabot_style_bump_relocks_installs_and_passes_make_check(baker: A
     `uv lock --upgrade-package`. The project must install from the new lock and pass its own check."""
     project = baker()
     pyproject = project.path / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"httpx==0.28.1"', '"httpx==0.28.0"'))
+    assert HTTPX_PIN in pyproject.read_text()
+    pyproject.write_text(pyproject.read_text().replace(HTTPX_PIN, f'"httpx=={HTTPX_MOVED}"'))
     uv(project, "lock", "--upgrade-package", "httpx", check=True)
     lock = tomllib.loads((project.path / "uv.lock").read_text())
-    assert next(p["version"] for p in lock["package"] if p["name"] == "httpx") == "0.28.0"
+    assert next(p["version"] for p in lock["package"] if p["name"] == "httpx") == HTTPX_MOVED
     assert_checks_pass(project)
-    assert project.run("python", "-c", "import httpx; print(httpx.__version__)").stdout.strip() == "0.28.0"
+    assert project.run("python", "-c", "import httpx; print(httpx.__version__)").stdout.strip() == HTTPX_MOVED

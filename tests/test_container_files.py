@@ -76,15 +76,18 @@ def test_dockerfile_runtime_contract(bakes: dict[str, BakedProject], options: di
     project = bakes[option_id(options)]
     text = (project.path / "Dockerfile").read_text()
     package = project.package
-    assert f'ENTRYPOINT ["python", "-m", "{package}"]' in text
+    # tini (Debian's, pinned) is PID 1: it forwards SIGTERM and reaps orphans.
+    assert f'ENTRYPOINT ["tini", "-s", "--", "python", "-m", "{package}"]' in text
+    assert re.search(r"apt-get install -y --no-install-recommends tini=[\d.]+-\S+ ", text)
     assert 'CMD ["worker"]' in text
     assert f'CMD ["python", "-m", "{package}", "health"]' in text  # HEALTHCHECK, exec form
     assert re.search(r"^USER 10001:10001$", text, re.MULTILINE)
     assert "PYTHONUNBUFFERED=1" in text
-    # uv (the version uv.lock pins, from PyPI) installs from the lock, without the dev group.
-    assert '"uv==${version}"' in text and "python locked_version.py uv" in text
+    # uv (the version and SHA-256 hashes uv.lock pins, from PyPI) installs from the lock, without the dev group.
+    uv_install = "/opt/uv/bin/pip install --no-cache-dir --require-hashes --no-deps -r uv-requirement.txt"
+    assert "python locked_version.py --requirement uv > uv-requirement.txt" in text and uv_install in text
     assert text.count("uv sync --locked --no-dev") == 2
-    assert "pip install" not in text.replace('/opt/uv/bin/pip install --no-cache-dir "uv==${version}"', "")
+    assert "pip install" not in text.replace(uv_install, "")
     # No secret may be a build argument or baked into the environment.
     assert not re.search(r"^(ARG|ENV)\b.*(AUTH|SECRET|TOKEN|PASSWORD|KEY)", text, re.MULTILINE | re.IGNORECASE)
     assert ("EXPOSE 9100" in text) == options["metrics"]
@@ -122,6 +125,7 @@ def test_compose_stack_shape(bakes: dict[str, BakedProject], options: dict[str, 
     assert register["depends_on"]["conductor"]["condition"] == "service_healthy"
     assert worker["depends_on"]["register"]["condition"] == "service_completed_successfully"
     for service in (register, worker):
+        assert service["init"] is True  # an init as PID 1 wherever compose runs the image
         assert service["image"] == f"{project.answers['project_slug']}:latest"
         assert service["environment"]["CONDUCTOR_SERVER_URL"] == "http://conductor:8080/api"
         assert not any(re.search(r"AUTH|SECRET", name) for name in service["environment"])

