@@ -30,12 +30,11 @@ from cookiecutter.main import cookiecutter
 from harness.baked_project import TEMPLATE_ROOT, BakedProject
 
 ANSWERS = {"project_name": "Ledger Worker"}
-# Every package the scenario installs or locks is in uv's cache: no index is asked, nothing newer slips in.
-OFFLINE = {"UV_OFFLINE": "1"}
-TEAM_DEPENDENCY = "tomlkit"
-# The template's later commit bumps a pin (a version in uv's cache) and adds one at the end of its part of
-# the list, right above the lines that keep it apart from the team's.
-BUMPED_PIN = ('"httpx==0.28.1"', '"httpx==0.29.0"')
+# Every version the scenario adds or moves to is exact: nothing newer on PyPI slips in.
+TEAM_DEPENDENCY, TEAM_VERSION = "tomlkit", "0.15.3"
+# The template's later commit moves a pin (httpx, to a version other than today's) and adds one at the end
+# of its part of the list, right above the lines that keep it apart from the team's.
+MOVED_PIN = ("httpx", "0.28.1", "0.29.0")  # the version it moves to: the first of these that is not today's
 LAST_TEMPLATE_PIN = '    "sniffio==1.3.1",\n'
 NEW_TEMPLATE_PIN = '    "typing-extensions==4.16.0",\n'
 KIT_COMMENT = "# Read once, at start-up: a changed .env takes effect when the worker restarts.\n"
@@ -88,12 +87,20 @@ def render(template: Path, answers: dict[str, Any], output: Path) -> dict[str, b
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
+def moved_pin(pyproject: str) -> tuple[str, str]:
+    """The template's pin of MOVED_PIN's package as it is, and as the later commit writes it."""
+    name, *versions = MOVED_PIN
+    (current,) = re.findall(rf'"{name}==([^"]+)"', pyproject)
+    target = next(version for version in versions if version != current)
+    return f'"{name}=={current}"', f'"{name}=={target}"'
+
+
 def team_changes(project: BakedProject) -> None:
     package = project.path / "src" / project.package
     edit(package / "workers" / f"{project.task_name}.py", "MAX_ITEMS = 1000\n", "MAX_ITEMS = 500\n")
     project.cli("new-worker", "send_receipt", check=True)
     project.cli("new-worker", "archive_invoice", "--async", check=True)
-    project.run("uv", "add", TEAM_DEPENDENCY, env=OFFLINE)
+    project.run("uv", "add", f"{TEAM_DEPENDENCY}=={TEAM_VERSION}")
     task_file = package / "definitions" / "tasks" / f"{project.task_name}.json"
     task = json.loads(task_file.read_text())
     task_file.write_text(json.dumps({**task, "retryCount": 5}, indent=2) + "\n")
@@ -124,7 +131,7 @@ def template_changes(template: Path, python_version: str) -> str:
     next_patch = re.sub(r"^(\d+\.\d+\.)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 1}", tag)
     edit(template / "cookiecutter.json", f'"{tag}"', f'"{next_patch}"')
     pyproject = root / "pyproject.toml"
-    edit(pyproject, *BUMPED_PIN)
+    edit(pyproject, *moved_pin(pyproject.read_text()))
     insert_after(pyproject, LAST_TEMPLATE_PIN, NEW_TEMPLATE_PIN)
     # As a maintainer does after changing a pin (scripts/lock.py), for the project's Python version.
     refresh = "import sys; from scripts.lock import refresh; refresh(sys.argv[1], ['--offline'])"
@@ -232,7 +239,7 @@ def test_a_file_both_changed_has_both_changes(update: Update) -> None:
     appended = update.before[name].removeprefix(update.baked[name])
     assert b"taskType=send_receipt" in appended and b"taskType=archive_invoice" in appended
     assert update.after[name] == update.fresh[name] + appended
-    assert BUMPED_PIN[1].encode() in update.after["pyproject.toml"]
+    assert moved_pin(update.before["pyproject.toml"].decode())[1].encode() in update.after["pyproject.toml"]
     expected = tomllib.loads(update.fresh["pyproject.toml"].decode())
     team_pins = tomllib.loads(update.before["pyproject.toml"].decode())["project"]["dependencies"][-1:]
     assert team_pins[0].startswith(f"{TEAM_DEPENDENCY}==")  # `uv add` appended it, an exact pin
@@ -249,10 +256,15 @@ def test_a_shallow_checkout_takes_the_same_update(update: Update) -> None:
 
 def test_make_lock_then_make_check_is_green(update: Update) -> None:
     project = update.project
-    stale = project.run("uv", "lock", "--check", env=OFFLINE, check=False)
+    stale = project.run("uv", "lock", "--check", check=False)
     assert stale.returncode != 0, "uv.lock is skipped by cruft: after a pin changes, `make lock` is the next step"
-    project.run("make", "lock", env=OFFLINE)
+    project.run("make", "lock")
     locked = {p["name"]: p["version"] for p in tomllib.loads((project.path / "uv.lock").read_text())["package"]}
-    assert (locked["httpx"], locked["typing-extensions"], locked[TEAM_DEPENDENCY]) == ("0.29.0", "4.16.0", "0.15.3")
-    project.run("make", "install", env=OFFLINE)
-    project.run("make", "check", env=OFFLINE)
+    moved = moved_pin((TEMPLATE_ROOT / "{{cookiecutter.project_slug}}" / "pyproject.toml").read_text())[1]
+    assert (locked["httpx"], locked["typing-extensions"], locked[TEAM_DEPENDENCY]) == (
+        moved.strip('"').split("==")[1],
+        "4.16.0",
+        TEAM_VERSION,
+    )
+    project.run("make", "install")
+    project.run("make", "check")
