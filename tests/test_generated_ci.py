@@ -58,7 +58,7 @@ def project(request: pytest.FixtureRequest, projects: dict[str, BakedProject]) -
 
 def run_tool(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     tool = shutil.which(command[0], path=TOOLS_PATH)
-    assert tool, f"{command[0]} is not installed (tests/requirements.txt)"
+    assert tool, f"{command[0]} is not installed (the test group of pyproject.toml)"
     return subprocess.run(
         [tool, *command[1:]],
         cwd=cwd,
@@ -120,7 +120,7 @@ def actionlint(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def lint_workflows(root: Path) -> None:
-    assert shutil.which("shellcheck", path=TOOLS_PATH), "shellcheck is not installed (tests/requirements.txt)"
+    assert shutil.which("shellcheck", path=TOOLS_PATH), "shellcheck is not installed (the test group of pyproject.toml)"
     files = [str(path.relative_to(root)) for path in workflow_files(root)]
     assert files, f"no workflows under {root}/.github/workflows"
     result = actionlint(*files, cwd=root)

@@ -24,7 +24,7 @@ def template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "COOKIECUTTER_JSON": TEMPLATE_ROOT / "cookiecutter.json",
         "GENERATED_PYPROJECT": project / "pyproject.toml",
         "DOCKERFILE": project / "Dockerfile",
-        "TEST_REQUIREMENTS": TEMPLATE_ROOT / "tests" / "requirements.txt",
+        "TEMPLATE_PYPROJECT": TEMPLATE_ROOT / "pyproject.toml",
         "ACTION_RUNTIMES": TEMPLATE_ROOT / "scripts" / "action_runtimes.json",
     }
     for constant, source in copies.items():
@@ -47,7 +47,7 @@ def registries(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ruff has a newer release; pytest's lookup gets no answer; Maven Central is unreachable; the Go proxy
     has nothing newer; GitHub answers for actions/checkout only (a newer major on node24); docker-library's
     versions.json is unreachable; Debian has nothing newer."""
-    texts = [(template / name).read_text() for name in ("generated_pyproject", "test_requirements")]
+    texts = [(template / name).read_text() for name in ("generated_pyproject", "template_pyproject")]
     pinned = {name: version for text in texts for name, version in re.findall(r"([A-Za-z][\w.-]*)==([\w.]+)", text)}
     answers = json.loads((template / "cookiecutter_json").read_text())
     pinned |= {
@@ -96,7 +96,7 @@ def test_refresh_writes_what_moved_and_names_what_it_could_not_check(
     assert "docker-library/python versions.json" in unchecked and "Docker Hub conductoross/conductor" in unchecked
     # ruff moved everywhere it is pinned, and nowhere else changed version.
     assert '"ruff==99.0.0"' in (template / "generated_pyproject").read_text()
-    assert "ruff==99.0.0" in (template / "test_requirements").read_text().splitlines()
+    assert '    "ruff==99.0.0",' in (template / "template_pyproject").read_text().splitlines()
     assert before["cookiecutter_json"] == (template / "cookiecutter_json").read_text()
     # The workflows and the runtime table moved together.
     for directory in refresh_pins.WORKFLOW_DIRS:
