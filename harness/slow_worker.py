@@ -1,9 +1,8 @@
 """Add workers to a baked project the way its README says, so tests have tasks in flight:
 a slow sync worker, a slow `async def` worker, and any number of quick extra task types."""
 
-import json
-
 from harness.baked_project import BakedProject
+from harness.task_definitions import from_workflow_input, write_task_definition, write_workflow
 
 SLOW_TASK = "slow_task"
 SLOW_WORKFLOW = "slow_workflow"
@@ -67,49 +66,11 @@ def _add_module(project: BakedProject, module: str, text: str, names: list[str])
 
 
 def _task_definition(project: BakedProject, name: str, response_timeout_seconds: int, keys: list[str]) -> None:
-    task = {
-        "name": name,
-        "ownerEmail": "tests@example.com",
-        "retryCount": 2,
-        "retryLogic": "FIXED",
-        "retryDelaySeconds": 1,
-        "timeoutSeconds": 300,
-        "responseTimeoutSeconds": response_timeout_seconds,
-        "timeoutPolicy": "TIME_OUT_WF",
-        "inputKeys": keys,
-    }
-    path = project.path / "src" / project.package / "definitions" / "tasks" / f"{name}.json"
-    path.write_text(json.dumps(task, indent=2))
+    write_task_definition(project, name, retryCount=2, responseTimeoutSeconds=response_timeout_seconds, inputKeys=keys)
 
 
 def _workflow(project: BakedProject, name: str, tasks: list[str], inputs: list[str]) -> None:
-    workflow = {
-        "name": name,
-        "version": 1,
-        "schemaVersion": 2,
-        "ownerEmail": "tests@example.com",
-        "inputParameters": inputs,
-        "tasks": [
-            {
-                "name": task,
-                "taskReferenceName": f"{task}_ref",
-                "type": "SIMPLE",
-                "inputParameters": {key: f"${{workflow.input.{key}}}" for key in inputs},
-            }
-            for task in tasks
-        ],
-    }
-    path = project.path / "src" / project.package / "definitions" / "workflows" / f"{name}.json"
-    path.write_text(json.dumps(workflow, indent=2))
-    # The input `run-workflow` starts it with, which doctor's wiring check reads: every input it passes on.
-    path.with_name(f"{name}.input.json").write_text(json.dumps(dict.fromkeys(inputs, 1), indent=2))
-
-
-def add_orphaning_worker(project: BakedProject) -> None:
-    """`orphaning_task`, with a one-task workflow: each task leaves a `sleep` orphaned for `seconds`."""
-    _add_module(project, "orphaning", ORPHANING_MODULE, ["orphaning_task"])
-    _task_definition(project, ORPHANING_TASK, 30, ["seconds"])
-    _workflow(project, ORPHANING_WORKFLOW, [ORPHANING_TASK], ["seconds"])
+    write_workflow(project, name, {task: from_workflow_input(*inputs) for task in tasks}, inputs)
 
 
 def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:

@@ -7,7 +7,6 @@ Each test prints doctor's output (`-s` shows it); the task names are this module
 workflow a test leaves waiting is terminated after it."""
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -44,27 +43,6 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
     registered = baked.cli("register")
     assert registered.returncode == 0, registered.stdout + registered.stderr
     return baked
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
-        print(f"===== {process.log_path.name} =====\n{process.log()}")
-
-
-@pytest.fixture
-def workflows(conductor: ConductorServer) -> Iterator[list[str]]:
-    """Workflows a test leaves waiting: terminated after it, so their tasks leave the queues."""
-    started: list[str] = []
-    yield started
-    for workflow_id in started:
-        if conductor.workflow(workflow_id)["status"] == "RUNNING":
-            conductor.api("DELETE", f"/workflow/{workflow_id}?reason=test+cleanup")
 
 
 def start(project: BakedProject, workers: list[WorkerProcess], log_name: str, **env: str) -> WorkerProcess:

@@ -9,7 +9,6 @@ module's own, and a test that abandons a task terminates its workflow, so nothin
 
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -65,28 +64,6 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
     registered = baked.cli("register")
     assert registered.returncode == 0, registered.stdout + registered.stderr
     return baked
-
-
-@pytest.fixture
-def workers(conductor: ConductorServer) -> Iterator[list[WorkerProcess]]:
-    """Worker commands a test starts: killed if still running after it, their logs printed."""
-    started: list[WorkerProcess] = []
-    yield started
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
-        print(f"===== {process.log_path.name} =====\n{process.log()}")
-
-
-@pytest.fixture
-def workflows(conductor: ConductorServer) -> Iterator[list[str]]:
-    """Workflows a test starts: terminated after it unless done, so no abandoned task is given out again."""
-    started: list[str] = []
-    yield started
-    for workflow_id in started:
-        if conductor.workflow(workflow_id)["status"] == "RUNNING":
-            conductor.api("DELETE", f"/workflow/{workflow_id}?reason=test+cleanup")
 
 
 def start(project: BakedProject, workers: list[WorkerProcess], log_name: str, **env: str) -> WorkerProcess:

@@ -61,18 +61,6 @@ def health_env(tmp_path: Path) -> dict[str, str]:
     return {"WORKER_HEALTH_DIR": str(tmp_path / "health")}
 
 
-@pytest.fixture
-def workers(project: BakedProject) -> Iterator[list[WorkerProcess]]:
-    """Worker commands a test starts: stopped after it, their logs printed (pytest shows them on failure)."""
-    started: list[WorkerProcess] = []
-    yield started
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
-        print(f"===== {process.log_path.name} =====\n{process.log()}")
-
-
 def start(
     project: BakedProject, started: list[WorkerProcess], env: dict[str, str], log_name: str, poll: bool = True
 ) -> WorkerProcess:
@@ -197,11 +185,13 @@ def test_a_result_the_server_never_accepts_makes_the_worker_exit_1_naming_the_ta
     project: BakedProject, conductor: ConductorServer, health_env: dict[str, str], workers: list[WorkerProcess]
 ) -> None:
     """The server goes away while the worker drains a running task: the SDK retries the result 10, 20 and
-    30 s apart, then gives it up (LOST); the drain ends there, the worker exits 1 and names the task."""
+    30 s apart, then gives it up (LOST); the drain ends there (8 s + 60 s, inside the 80 s grace), the
+    worker exits 1 and names the task."""
     forwarder = Forwarder(conductor.port).open()  # the server, as this worker reaches it
     env = {**health_env, "CONDUCTOR_SERVER_URL": forwarder.api_url, "WORKER_SHUTDOWN_GRACE_SECONDS": "80"}
     process = start(project, workers, env, "lost.log")
-    workflow_id = conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 3.0, "n": 1})
+    # Long enough that the server is gone well before the task ends, however slowly this test sees the log.
+    workflow_id = conductor.start_workflow(SLOW_WORKFLOW, {"seconds": 8.0, "n": 1})
     try:
         (task_id,) = wait_until_in_progress(conductor, [workflow_id], 1)
         process.process.send_signal(signal.SIGTERM)

@@ -85,7 +85,7 @@ def test_bad_input_fails_terminally_and_the_worker_keeps_running(project: BakedP
     assert summary["status"] == "FAILED"
     assert summary["tasks"] == [
         {
-            "referenceTaskName": "invoice",
+            "referenceTaskName": TASK,
             "taskType": TASK,
             "status": "FAILED_WITH_TERMINAL_ERROR",
             "reasonForIncompletion": "items[0].quantity must be an integer >= 1",
