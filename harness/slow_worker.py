@@ -73,6 +73,13 @@ def _workflow(project: BakedProject, name: str, tasks: list[str], inputs: list[s
     write_workflow(project, name, {task: from_workflow_input(*inputs) for task in tasks}, inputs)
 
 
+def add_orphaning_worker(project: BakedProject) -> None:
+    """`orphaning_task`, with a one-task workflow: each task leaves a `sleep` orphaned for `seconds`."""
+    _add_module(project, "orphaning", ORPHANING_MODULE, ["orphaning_task"])
+    _task_definition(project, ORPHANING_TASK, 30, ["seconds"])
+    _workflow(project, ORPHANING_WORKFLOW, [ORPHANING_TASK], ["seconds"])
+
+
 def add_slow_worker(project: BakedProject, response_timeout_seconds: int = 30) -> None:
     """`slow_task` (sync, 4 threads) and `slow_async_task` (async def), each with a one-task workflow."""
     _add_module(project, "slow", SLOW_MODULE, ["slow_task", "slow_async_task"])
