@@ -173,6 +173,12 @@ class ConductorClient:
             )
         return response
 
+    def task_definition(self, name: str) -> dict[str, Any] | None:
+        """The server's definition of task `name`, or None when it has none (404, or an empty answer)."""
+        response = self.request("GET", f"/metadata/taskdefs/{name}", allow=(404,))
+        found = response.json() if response.status_code != 404 and response.content else None
+        return found if isinstance(found, dict) else None
+
     def health(self) -> httpx.Response:
         return self._send("GET", f"{self.settings.server_root}/health")
 

@@ -9,7 +9,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from ..config import ConfigError, Settings, check_task_variables, configure_logging, load_env_file, load_settings
 from ..project import Project
@@ -80,12 +79,7 @@ def _new_worker(settings: Settings, project: Project, args: argparse.Namespace) 
             from ..conductor_client import ConductorClient
 
             with ConductorClient(settings) as server:
-
-                def fetch(name: str) -> dict[str, Any] | None:
-                    response = server.request("GET", f"/metadata/taskdefs/{name}", allow=(404,))
-                    found = response.json() if response.status_code != 404 and response.content else None
-                    return found if isinstance(found, dict) else None
-
+                fetch = server.task_definition
                 lines = new_worker(project, args.name, args.asynchronous, args.workflow, fetch, args.long_running)
         else:
             lines = new_worker(project, args.name, args.asynchronous, args.workflow, long_running=args.long_running)

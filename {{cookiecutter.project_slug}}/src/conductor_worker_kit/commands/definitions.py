@@ -184,9 +184,9 @@ def _refusal(path: Path, what: str, response: httpx.Response) -> ServerError:
 
 def _upsert_task(server: ConductorClient, path: Path, task: Definition) -> str:
     name = task["name"]
-    current = server.request("GET", f"/metadata/taskdefs/{name}", allow=(404,))
-    existed = current.status_code != 404 and bool(current.content)
-    if existed and same_definition(current.json(), task, TASK_FIELDS):
+    current = server.task_definition(name)
+    existed = current is not None
+    if current is not None and same_definition(current, task, TASK_FIELDS):
         return f"unchanged task definition {name}"
     # PUT replaces the whole definition, so a field left out of the file returns to its default.
     response = (

@@ -218,14 +218,14 @@ def warn_dropped_results(settings: Settings, overdue: list[tuple[HeldTask, str]]
 
 def warn_undefined_tasks(settings: Settings, task_names: list[str]) -> None:
     """A WARNING for each served task the server has no definition of: it is polled all the same, but no
-    workflow can schedule it until `register` runs. Only a hint: any error here is left to the runners."""
+    workflow can schedule it until `register` runs. Only a hint: an error here (a key that may not read
+    metadata too) is left to the runners."""
     from ..conductor_client import ConductorClient, ServerError
 
     try:
         with ConductorClient(settings) as server:
             for name in task_names:
-                response = server.request("GET", f"/metadata/taskdefs/{name}", allow=(403, 404))
-                if response.status_code == 404 or (response.status_code == 200 and not response.content):
+                if server.task_definition(name) is None:
                     log.warning("task %s has no definition on the server: run `register` (it is polled anyway)", name)
     except ServerError as error:
         log.debug("could not look up the task definitions: %s", error)
