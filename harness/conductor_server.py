@@ -7,6 +7,7 @@ Usable as a library (`ConductorServer`) and as a command:
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import random
@@ -48,9 +49,20 @@ def fetch_jar() -> Path:
     jar = jar_path()
     if jar.is_file() and jar.stat().st_size > 0:
         return jar
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # The test workers start their servers at once: one downloads while the others wait for it.
+    with open(CACHE_DIR / "fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if jar.is_file() and jar.stat().st_size > 0:
+            return jar
+        return _download_jar(jar)
+
+
+def _download_jar(jar: Path) -> Path:
     if shutil.which("mvn") is None:
         raise ServerUnavailable("mvn is not installed; it is needed once to fetch the Conductor server jar")
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # Into a folder of its own, then moved: a reader outside the lock never sees half a jar.
+    download_dir = Path(tempfile.mkdtemp(prefix="download-", dir=CACHE_DIR))
     result = subprocess.run(
         [
             "mvn",
@@ -58,16 +70,20 @@ def fetch_jar() -> Path:
             "-B",
             f"{DEPENDENCY_PLUGIN}:copy",
             f"-Dartifact={ARTIFACT}",
-            f"-DoutputDirectory={CACHE_DIR}",
+            f"-DoutputDirectory={download_dir}",
             "-Dmdep.useBaseVersion=true",
         ],
         capture_output=True,
         text=True,
         check=False,
     )
-    if result.returncode != 0 or not jar.is_file():
+    downloaded = download_dir / jar.name
+    if result.returncode != 0 or not downloaded.is_file():
+        shutil.rmtree(download_dir, ignore_errors=True)
         tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
         raise ServerUnavailable(f"could not fetch {ARTIFACT} with mvn: {' | '.join(tail)}")
+    os.replace(downloaded, jar)
+    shutil.rmtree(download_dir, ignore_errors=True)
     return jar
 
 

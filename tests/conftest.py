@@ -1,4 +1,9 @@
-"""Fixtures shared by every tier: baking, and the real Conductor server."""
+"""Fixtures shared by every tier: baking, and the real Conductor server; how tests share the workers.
+
+`scripts/test` runs the suite on two pytest-xdist workers (`--dist loadgroup`). Each worker starts its own
+Conductor server when a test asks for one. The tests of one module run on one worker, so a module-scoped
+fixture (a baked project, the Docker engine) is made once; the modules in SPREAD share none and each of
+their tests is long, so those tests go to whichever worker is free."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -9,6 +14,15 @@ import pytest
 
 from harness.baked_project import BakedProject, bake
 from harness.conductor_server import ConductorServer
+
+SPREAD = {"tests/test_bake.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(autouse=True, scope="session")
