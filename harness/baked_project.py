@@ -173,6 +173,16 @@ class BakedProject:
         log.close()
         return WorkerProcess(process, log_path)
 
+    def start_polling_worker(
+        self, started: list["WorkerProcess"], log_name: str, env: Mapping[str, str] | None = None, timeout: float = 60
+    ) -> "WorkerProcess":
+        """A worker started, added to `started` (the e2e `workers` fixture stops it and prints its log), and
+        polling by the time this returns."""
+        process = self.start_worker(env=env, log_name=log_name)
+        started.append(process)
+        self.wait_until_polling(env, timeout=timeout)
+        return process
+
     @contextlib.contextmanager
     def serving(
         self, env: Mapping[str, str] | None = None, log_name: str = "worker.log", register: bool = True

@@ -45,13 +45,6 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
     return baked
 
 
-def start(project: BakedProject, workers: list[WorkerProcess], log_name: str, **env: str) -> WorkerProcess:
-    process = project.start_worker(env=env, log_name=log_name)
-    workers.append(process)
-    project.wait_until_polling(env)
-    return process
-
-
 def start_waiting(conductor: ConductorServer, workflows: list[str], workflow: str, task: str) -> str:
     """A workflow started without a domain whose task waits in the queue."""
     workflow_id = conductor.start_workflow(workflow, {"order_id": "live-1", "n": 1})
@@ -97,10 +90,10 @@ def test_tasks_waiting_with_no_worker_at_all_are_named(
 def test_a_worker_restarted_into_another_domain_fails_doctor_within_seconds(
     project: BakedProject, conductor: ConductorServer, workers: list[WorkerProcess], workflows: list[str]
 ) -> None:
-    plain = start(project, workers, "no-domain.log")
+    plain = project.start_polling_worker(workers, "no-domain.log")
     assert plain.stop() == 0, plain.log()
     stopped = time.monotonic()
-    start(project, workers, "blue.log", CONDUCTOR_WORKER_ALL_DOMAIN="blue")
+    project.start_polling_worker(workers, "blue.log", {"CONDUCTOR_WORKER_ALL_DOMAIN": "blue"})
     start_waiting(conductor, workflows, WORKFLOW, TASK)
     started = time.monotonic()
     outputs: list[list[str]] = []
@@ -145,7 +138,7 @@ def test_a_worker_not_restarted_after_a_task_was_added_is_named(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """Last in the module: it adds a worker to the project."""
-    old = start(project, workers, "old.log")
+    old = project.start_polling_worker(workers, "old.log")
     project.add_worker("live_added", ADDED_MODULE, ADDED)
     write_task_definition(project, ADDED, inputKeys=["n"])
     write_workflow(project, "live_added_flow", {ADDED: from_workflow_input("n")})
@@ -168,7 +161,7 @@ def test_a_worker_not_restarted_after_a_task_was_added_is_named(
     )
 
     assert old.stop() == 0, old.log()
-    start(project, workers, "restarted.log")
+    project.start_polling_worker(workers, "restarted.log")
     assert conductor.wait_for([workflow_id], timeout=60) == {workflow_id: "COMPLETED"}
     code, after = doctor(project)
     assert line_for(after, f"domain of {ADDED}").startswith("PASS"), after

@@ -66,13 +66,6 @@ def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer
     return baked
 
 
-def start(project: BakedProject, workers: list[WorkerProcess], log_name: str, **env: str) -> WorkerProcess:
-    process = project.start_worker(env=env, log_name=log_name)
-    workers.append(process)
-    project.wait_until_polling()
-    return process
-
-
 def start_long_task(conductor: ConductorServer, workflows: list[str], seconds: float) -> tuple[str, str]:
     """A workflow whose task is running in the worker: (workflow id, task id)."""
     workflow_id = conductor.start_workflow(LEASED_FLOW, {"seconds": seconds})
@@ -94,7 +87,9 @@ def test_sigterm_keeps_extending_the_lease_of_the_task_in_flight_until_it_comple
     project: BakedProject, conductor: ConductorServer, workers: list[WorkerProcess], workflows: list[str]
 ) -> None:
     seconds = 2 * RESPONSE_TIMEOUT_SECONDS + 2
-    process = start(project, workers, "lease-drain.log", WORKER_SHUTDOWN_GRACE_SECONDS=str(seconds + 15))
+    process = project.start_polling_worker(
+        workers, "lease-drain.log", {"WORKER_SHUTDOWN_GRACE_SECONDS": str(seconds + 15)}
+    )
     workflow_id, task_id = start_long_task(conductor, workflows, seconds)
     process.process.send_signal(signal.SIGTERM)
     assert process.process.wait(timeout=seconds + 20) == 0, process.log()
@@ -108,7 +103,7 @@ def test_sigterm_keeps_extending_the_lease_of_the_task_in_flight_until_it_comple
 def test_past_the_grace_the_lease_extended_task_is_abandoned_and_named(
     project: BakedProject, conductor: ConductorServer, workers: list[WorkerProcess], workflows: list[str]
 ) -> None:
-    process = start(project, workers, "lease-grace.log", WORKER_SHUTDOWN_GRACE_SECONDS="2")
+    process = project.start_polling_worker(workers, "lease-grace.log", {"WORKER_SHUTDOWN_GRACE_SECONDS": "2"})
     workflow_id, task_id = start_long_task(conductor, workflows, 60)
     signalled = time.monotonic()
     process.process.send_signal(signal.SIGTERM)
@@ -123,7 +118,7 @@ def test_a_second_sigint_stops_at_once_and_names_the_abandoned_task(
     project: BakedProject, conductor: ConductorServer, workers: list[WorkerProcess], workflows: list[str]
 ) -> None:
     grace = 120
-    process = start(project, workers, "second-signal.log", WORKER_SHUTDOWN_GRACE_SECONDS=str(grace))
+    process = project.start_polling_worker(workers, "second-signal.log", {"WORKER_SHUTDOWN_GRACE_SECONDS": str(grace)})
     workflow_id, task_id = start_long_task(conductor, workflows, grace)
     process.process.send_signal(signal.SIGINT)
     first = f"received SIGINT: draining the running tasks (grace {grace}s); a second one stops at once"
@@ -167,7 +162,7 @@ def test_worker_start_warns_once_per_served_task_the_server_has_no_definition_of
         project.add_worker("undefined", UNDEFINED_MODULE, name)
         write_task_definition(project, name)
     write_workflow(project, "stop_undefined_flow", {UNDEFINED[0]: from_workflow_input("n")})
-    process = start(project, workers, "undefined.log")
+    process = project.start_polling_worker(workers, "undefined.log")
     wait_until(
         lambda: all(f"task {name} has no definition" in process.log() for name in UNDEFINED),
         30,

@@ -64,10 +64,10 @@ def health_env(tmp_path: Path) -> dict[str, str]:
 def start(
     project: BakedProject, started: list[WorkerProcess], env: dict[str, str], log_name: str, poll: bool = True
 ) -> WorkerProcess:
+    if poll:
+        return project.start_polling_worker(started, log_name, env)
     process = project.start_worker(env=env, log_name=log_name)
     started.append(process)
-    if poll:
-        project.wait_until_polling(env, timeout=60)
     return process
 
 
