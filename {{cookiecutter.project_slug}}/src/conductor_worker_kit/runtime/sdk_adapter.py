@@ -229,3 +229,39 @@ def served_workers(project: Project) -> list[Any]:
 
 def served_task_names(project: Project) -> list[str]:
     return [worker.get_task_definition_name() for worker in served_workers(project)]
+
+
+ASYNC_RESULT_WAIT_SECONDS = 0.01
+
+
+def execute_once(worker: Any, task: dict[str, Any], timeout: float = 60.0) -> Any:
+    """Run one `Worker` on a task as the server hands it out (its JSON), in this process; its `TaskResult`.
+
+    `Worker.execute` runs a sync function and returns its result; an `async def` one is handed to the SDK's
+    background loop (`execute` answers "running") and its result is collected with
+    `check_completed_async_tasks()`, as the runner would. A `TaskInProgress` is returned as it is."""
+    import time
+
+    from conductor.client.http.models.task import Task
+
+    sdk_task = Task(
+        task_id=task.get("taskId"),
+        workflow_instance_id=task.get("workflowInstanceId"),
+        task_def_name=task.get("taskDefName"),
+        task_type=task.get("taskType"),
+        reference_task_name=task.get("referenceTaskName"),
+        input_data=dict(task.get("inputData") or {}),
+        retry_count=task.get("retryCount", 0),
+        poll_count=task.get("pollCount", 0),
+        response_timeout_seconds=task.get("responseTimeoutSeconds"),
+    )
+    result = worker.execute(sdk_task)
+    if not is_async(worker):
+        return result
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for task_id, done, *_ in worker.check_completed_async_tasks():
+            if task_id == sdk_task.task_id:
+                return done
+        time.sleep(ASYNC_RESULT_WAIT_SECONDS)
+    raise TimeoutError(f"{sdk_task.task_def_name} gave no result within {timeout:g} s")
