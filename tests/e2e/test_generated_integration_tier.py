@@ -38,7 +38,7 @@ def test_passes_against_the_real_server_while_a_dev_worker_runs(
     with project.serving(settings, "dev-worker.log") as dev:
         result = pytest_in(project, "integration", settings)
         assert result.returncode == 0, f"{result.stdout}{result.stderr}"
-        assert "4 passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+        assert "5 passed" in result.stdout and "skipped" not in result.stdout, result.stdout
         health = project.cli("health", env=settings)
         assert health.returncode == 0, f"the dev worker's health broke: {health.stdout}"
         assert dev.process.poll() is None, "the dev worker exited"
@@ -48,10 +48,10 @@ def test_fails_with_one_line_without_a_server(project: BakedProject) -> None:
     result = pytest_in(project, "integration", {"CONDUCTOR_SERVER_URL": NO_SERVER})
     assert result.returncode == 1, result.stdout
     assert "skipped" not in result.stdout and "passed" not in result.stdout, result.stdout
-    assert "4 errors" in result.stdout, result.stdout
+    assert "5 errors" in result.stdout, result.stdout
     # Each test's error is this one line (no traceback).
     reasons = [line for line in result.stdout.splitlines() if line.startswith("no Conductor server")]
-    assert len(reasons) == 4, result.stdout
+    assert len(reasons) == 5, result.stdout
     for line in reasons:
         assert line.startswith("no Conductor server within 10 s: cannot reach Conductor at http://127.0.0.1:9/api")
         assert "Start one with `docker compose up -d conductor`" in line, line
@@ -60,4 +60,4 @@ def test_fails_with_one_line_without_a_server(project: BakedProject) -> None:
 def test_is_left_out_only_when_deselected(project: BakedProject) -> None:
     result = pytest_in(project, "not integration", {"CONDUCTOR_SERVER_URL": NO_SERVER})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 deselected" in result.stdout and "skipped" not in result.stdout, result.stdout
+    assert "5 deselected" in result.stdout and "skipped" not in result.stdout, result.stdout

@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conductor_worker_kit.conductor_client import ConductorClient, ServerError
-from conductor_worker_kit.config import load_env_file, load_settings
+from conductor_worker_kit.conductor_client import ConductorClient
 
 PACKAGE = "{{ cookiecutter.package_name }}"
-SERVER_WAIT_SECONDS = 10  # a server that is still starting gets this long to answer
 WORKER_START_SECONDS = 60
 pytestmark = pytest.mark.integration
 
@@ -42,30 +40,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ConductorClient]:
-    load_env_file()
-    settings = load_settings()
-    with ConductorClient(settings, timeout=5) as client:
-        deadline = time.monotonic() + SERVER_WAIT_SECONDS
-        while True:
-            try:
-                status = client.health().status_code
-                if status == 200:
-                    break
-                problem = f"{settings.server_root}/health answered HTTP {status}"
-            except ServerError as error:
-                problem = str(error)
-            if time.monotonic() >= deadline:
-                pytest.fail(
-                    f"no Conductor server within {SERVER_WAIT_SECONDS} s: {problem}. Start one with "
-                    "`docker compose up -d conductor`, or leave this tier out: pytest -m 'not integration'",
-                    pytrace=False,
-                )
-            time.sleep(1)
-        yield client
 
 
 @dataclass
