@@ -350,3 +350,18 @@ def test_a_worker_polling_faster_than_the_servers_beat_asks_without_the_hold(
     assert host.drain(grace_seconds=20) == DRAINED
     polls = stand_in.polls()
     assert all("timeout=0" in query for _, query in polls), polls
+
+
+@pytest.mark.parametrize("function", [sync_worker, async_worker], ids=["sync", "async"])
+def test_one_task_runs_here_as_the_runner_would_run_it(function: Callable[..., Any]) -> None:
+    """`execute_once` (the workflow tests' local run): `Worker.execute`, and for `async def` the SDK's
+    `check_completed_async_tasks()`, turn a task's JSON input into the `TaskResult` the runner would report."""
+    (worker,) = sdk.workers_for([function])
+    task = {"taskId": f"local-{function.__name__}", "taskDefName": "x", "inputData": {"hold": False}}
+    result = sdk.execute_once(worker, task, timeout=10)
+    assert isinstance(result, TaskResult)
+    assert (str(result.status.value), result.task_id, result.output_data) == (
+        "COMPLETED",
+        task["taskId"],
+        {"held": False},
+    )
