@@ -110,7 +110,7 @@ def _unresolved(wiring: Any, resolved: Any, where: str) -> list[str]:
         return [
             found for key, value in wiring.items() for found in _unresolved(value, inner.get(key), f"{where}.{key}")
         ]
-    if isinstance(wiring, str) and "${" in wiring and resolved is None:
+    if isinstance(wiring, str) and resolved is None:  # only a `${...}` in it can come out null
         return [f"{where} = {wiring!r} resolved to null"]
     return []
 
