@@ -1,0 +1,97 @@
+"""The generated workflow tests (tests/integration/test_workflows.py) against the real Conductor OSS server:
+each shipped workflow passes through the server's workflow test endpoint with the project's worker run in
+the test; a mis-wired workflow fails naming the task reference; a workflow that `new-worker --workflow`
+extends, and one added by hand, are tested without a line written."""
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.baked_project import BakedProject, bake
+from harness.conductor_server import ConductorServer
+
+pytestmark = pytest.mark.e2e
+
+TASK = "wt_invoice_total"  # names of this module's own, so other modules' tasks never interfere
+NEW_TASK = "wt_send_note"
+MISWIRED = "wt_miswired"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, conductor: ConductorServer) -> BakedProject:
+    baked = bake(tmp_path_factory.mktemp("workflow-tests"), project_name="WT Worker", task_definition_name=TASK)
+    baked.env = {"CONDUCTOR_SERVER_URL": conductor.api_url}
+    return baked.install()
+
+
+def workflows_dir(project: BakedProject) -> Path:
+    return project.path / "src" / project.package / "definitions" / "workflows"
+
+
+def workflow_tests(project: BakedProject) -> subprocess.CompletedProcess[str]:
+    test_file = "tests/integration/test_workflows.py"
+    return project.run("pytest", "-p", "no:cacheprovider", "-q", "-rA", test_file, check=False)
+
+
+def test_the_shipped_workflow_passes_with_the_projects_worker(project: BakedProject) -> None:
+    result = workflow_tests(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout
+    assert f"workflow {project.workflow_name}: COMPLETED" in result.stdout, result.stdout
+    assert f"{TASK} [SIMPLE] COMPLETED, run by this project's worker" in result.stdout, result.stdout
+    assert "'total': '37.16'" in result.stdout.split("workflow output:")[1], result.stdout
+
+
+@pytest.fixture
+def miswired(project: BakedProject) -> Iterator[dict[str, object]]:
+    """A copy of the shipped workflow under a name of its own, for a test to mis-wire; removed after it."""
+    folder = workflows_dir(project)
+    workflow = json.loads((folder / f"{project.workflow_name}.json").read_text())
+    workflow["name"] = MISWIRED
+    example = (folder / f"{project.workflow_name}.input.json").read_text()
+    (folder / f"{MISWIRED}.input.json").write_text(example)
+    yield workflow
+    (folder / f"{MISWIRED}.json").unlink(missing_ok=True)
+    (folder / f"{MISWIRED}.input.json").unlink()
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        # The worker has a default for currency: only the check of the wiring notices.
+        ("currency", f"{TASK}: input.currency = '${{workflow.input.currencyy}}' resolved to null"),
+        ("order_id", f"{TASK}: the worker {TASK} ended FAILED_WITH_TERMINAL_ERROR: order_id must be a non-empty"),
+    ],
+)
+def test_a_miswired_workflow_fails_naming_the_task_reference(
+    project: BakedProject, miswired: dict[str, object], field: str, problem: str
+) -> None:
+    tasks = miswired["tasks"]
+    assert isinstance(tasks, list)
+    tasks[0]["inputParameters"][field] = f"${{workflow.input.{field}y}}"
+    (workflows_dir(project) / f"{MISWIRED}.json").write_text(json.dumps(miswired))
+    result = workflow_tests(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"FAILED tests/integration/test_workflows.py::test_workflow_completes_with_the_workers_here[{MISWIRED}]" in (
+        result.stdout
+    )
+    assert "1 failed, 1 passed" in result.stdout, result.stdout
+    assert f"problem: {problem}" in result.stdout, result.stdout
+
+
+def test_workflows_new_worker_extends_or_a_team_adds_are_tested_without_a_line_written(project: BakedProject) -> None:
+    added = project.cli("new-worker", NEW_TASK, "--workflow", project.workflow_name)
+    assert added.returncode == 0, added.stderr
+    folder = workflows_dir(project)
+    for suffix in (".json", ".input.json"):
+        copy = (folder / f"{project.workflow_name}{suffix}").read_text().replace(project.workflow_name, "wt_second")
+        (folder / f"wt_second{suffix}").write_text(copy)
+    result = workflow_tests(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout, result.stdout
+    for workflow in (project.workflow_name, "wt_second"):
+        assert f"workflow {workflow}: COMPLETED" in result.stdout, result.stdout
+    assert result.stdout.count(f"{NEW_TASK} [SIMPLE] COMPLETED, run by this project's worker") == 2, result.stdout
