@@ -18,6 +18,8 @@ breaking the drain. Only public surfaces are used:
 - `LeaseManager.get_instance(check_interval=)`, the process's lease heartbeats: made before the runners
   take the SDK's default, which checks once a second for heartbeats due at 80 % of responseTimeoutSeconds,
   so one came up to a second late, after the server had timed out a task of a few seconds' timeout.
+- `Worker.execute(task)` with the exported `Task` model, and for `async def` workers the worker's
+  `check_completed_async_tasks()`: one task run in this process (`execute_once`, for the workflow tests).
 
 The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
 server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
@@ -242,7 +244,7 @@ def execute_once(worker: Any, task: dict[str, Any], timeout: float = 60.0) -> An
     `check_completed_async_tasks()`, as the runner would. A `TaskInProgress` is returned as it is."""
     import time
 
-    from conductor.client.http.models.task import Task
+    from conductor.client import Task
 
     sdk_task = Task(
         task_id=task.get("taskId"),
