@@ -16,7 +16,7 @@ from harness.conductor_server import ConductorServer
 pytestmark = pytest.mark.e2e
 
 TASK = "wt_invoice_total"  # names of this module's own, so other modules' tasks never interfere
-NEW_TASK = "wt_send_note"
+NEW_TASK = "wt_send_note"  # an `async def` worker: run to its end in the test
 MISWIRED = "wt_miswired"
 
 
@@ -83,7 +83,7 @@ def test_a_miswired_workflow_fails_naming_the_task_reference(
 
 
 def test_workflows_new_worker_extends_or_a_team_adds_are_tested_without_a_line_written(project: BakedProject) -> None:
-    added = project.cli("new-worker", NEW_TASK, "--workflow", project.workflow_name)
+    added = project.cli("new-worker", NEW_TASK, "--async", "--workflow", project.workflow_name)
     assert added.returncode == 0, added.stderr
     folder = workflows_dir(project)
     for suffix in (".json", ".input.json"):

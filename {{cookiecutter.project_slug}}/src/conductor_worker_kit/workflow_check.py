@@ -20,6 +20,7 @@ workflow output that differs from what the task outputs give through the outputP
 import inspect
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -160,13 +161,9 @@ def output_differences(expected: dict[str, Any], output: dict[str, Any]) -> list
     ]
 
 
-def _status(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def accepted_parameters(worker: Any) -> set[str] | None:
+def accepted_parameters(function: Callable[..., Any]) -> set[str] | None:
     """The input names a worker function takes; None when it takes any (a whole Task, or **kwargs)."""
-    parameters = list(inspect.signature(worker.execute_function).parameters.values())
+    parameters = list(inspect.signature(inspect.unwrap(function)).parameters.values())
     if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters):
         return None
     if len(parameters) == 1 and getattr(parameters[0].annotation, "__name__", "") == "Task":
@@ -178,10 +175,13 @@ def accepted_parameters(worker: Any) -> set[str] | None:
 
 
 def check_workflow(
-    client: Client, workflow: dict[str, Any], workflow_input: dict[str, Any], workers: dict[str, Any]
+    client: Client,
+    workflow: dict[str, Any],
+    workflow_input: dict[str, Any],
+    workers: dict[str, Callable[..., Any]],
 ) -> WorkflowCheck:
     """Run `workflow` on `workflow_input` through the server's test endpoint, with `workers` (task name ->
-    the SDK's `Worker`) run here for the SIMPLE tasks they serve. See the module's docstring."""
+    its `@worker_task` function) run here for the SIMPLE tasks they serve. See the module's docstring."""
     from .runtime.sdk_adapter import execute_once
 
     check = WorkflowCheck(str(workflow.get("name")))
@@ -202,10 +202,9 @@ def check_workflow(
             if name not in workers:
                 check.problems.append(f"{reference}: no worker in this project serves task {name!r}")
                 break
-            result = execute_once(workers[name], waiting)
-            status = _status(getattr(result, "status", "IN_PROGRESS"))
-            output = getattr(result, "output_data", None) or {}
-            reason = getattr(result, "reason_for_incompletion", None) or ""
+            status, result, reason = execute_once(workers[name], name, waiting.get("inputData") or {})
+            output = result if isinstance(result, dict) else {"result": result}
+            reason = reason or ""
             ran_here[reference] = TaskRun(
                 reference, "SIMPLE", status, waiting.get("inputData") or {}, output, "", reason
             )
@@ -226,7 +225,7 @@ def _read_tasks(
     check: WorkflowCheck,
     run: dict[str, Any],
     workflow: dict[str, Any],
-    workers: dict[str, Any],
+    workers: dict[str, Callable[..., Any]],
     ran_here: dict[str, TaskRun],
 ) -> None:
     stopped = check.status == "RUNNING"
@@ -264,8 +263,8 @@ def _read_tasks(
 def check_project_workflow(client: Client, project: Project, path: Path) -> WorkflowCheck:
     """`check_workflow` for a workflow file of the project, on the input beside it (`<name>.input.json`),
     with the workers its `WORKERS` lists."""
-    from .runtime.sdk_adapter import served_workers
+    from .runtime.sdk_adapter import served_task_names
 
     workflow = json.loads(path.read_text())
-    workers = {worker.get_task_definition_name(): worker for worker in served_workers(project)}
+    workers = dict(zip(served_task_names(project), project.worker_functions(), strict=True))
     return check_workflow(client, workflow, example_input(project, str(workflow.get("name"))), workers)

@@ -18,8 +18,8 @@ breaking the drain. Only public surfaces are used:
 - `LeaseManager.get_instance(check_interval=)`, the process's lease heartbeats: made before the runners
   take the SDK's default, which checks once a second for heartbeats due at 80 % of responseTimeoutSeconds,
   so one came up to a second late, after the server had timed out a task of a few seconds' timeout.
-- `Worker.execute(task)` with the exported `Task` model, and for `async def` workers the worker's
-  `check_completed_async_tasks()`: one task run in this process (`execute_once`, for the workflow tests).
+- `Worker(task_type, function).execute(task)` with the `Task` model: one task run in this process
+  (`execute_once`, for replays of captured tasks and the workflow tests).
 
 The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
 server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
@@ -233,37 +233,36 @@ def served_task_names(project: Project) -> list[str]:
     return [worker.get_task_definition_name() for worker in served_workers(project)]
 
 
-ASYNC_RESULT_WAIT_SECONDS = 0.01
+# --- replaying a captured task (conductor_worker_kit.replay) ---------------------------------------
 
 
-def execute_once(worker: Any, task: dict[str, Any], timeout: float = 60.0) -> Any:
-    """Run one `Worker` on a task as the server hands it out (its JSON), in this process; its `TaskResult`.
+def execute_once(function: Callable[..., Any], task_type: str, input_data: dict[str, Any]) -> tuple[str, Any, Any]:
+    """(status, output, reason) of one task's input run through a worker function as its runner runs it,
+    without a server: the SDK's `Worker.execute` maps the input onto the parameters (dataclasses built the
+    SDK's way) and the result or exception onto a status. An `async def` worker is run to its end; like
+    the async runner, it reports a result that is not a dict as {"result": ...}."""
+    from conductor.client.http.models.task import Task
+    from conductor.client.worker.worker import Worker
 
-    `Worker.execute` runs a sync function and returns its result; an `async def` one is handed to the SDK's
-    background loop (`execute` answers "running") and its result is collected with
-    `check_completed_async_tasks()`, as the runner would. A `TaskInProgress` is returned as it is."""
-    import time
+    target = inspect.unwrap(function)
+    if inspect.iscoroutinefunction(target):
+        target = _run_to_end(target)
+    task = Task(task_id="replay", workflow_instance_id="replay", task_def_name=task_type, input_data=input_data)
+    worker = Worker(task_type, target)
+    result = worker.execute(task)
+    if isinstance(result, TaskInProgress):
+        return "IN_PROGRESS", result.output, None
+    # As the result is sent: the client's serializer turns objects left in the output into their fields.
+    output = worker.api_client.sanitize_for_serialization(result.output_data)
+    return str(getattr(result.status, "value", result.status)), output, result.reason_for_incompletion
 
-    from conductor.client import Task
 
-    sdk_task = Task(
-        task_id=task.get("taskId"),
-        workflow_instance_id=task.get("workflowInstanceId"),
-        task_def_name=task.get("taskDefName"),
-        task_type=task.get("taskType"),
-        reference_task_name=task.get("referenceTaskName"),
-        input_data=dict(task.get("inputData") or {}),
-        retry_count=task.get("retryCount", 0),
-        poll_count=task.get("pollCount", 0),
-        response_timeout_seconds=task.get("responseTimeoutSeconds"),
-    )
-    result = worker.execute(sdk_task)
-    if not is_async(worker):
-        return result
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for task_id, done, *_ in worker.check_completed_async_tasks():
-            if task_id == sdk_task.task_id:
-                return done
-        time.sleep(ASYNC_RESULT_WAIT_SECONDS)
-    raise TimeoutError(f"{sdk_task.task_def_name} gave no result within {timeout:g} s")
+def _run_to_end(function: Callable[..., Any]) -> Callable[..., Any]:
+    import asyncio
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        output = asyncio.run(function(*args, **kwargs))
+        return output if isinstance(output, dict | TaskInProgress) else {"result": output}
+
+    run.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]  # the SDK maps input by it
+    return run
