@@ -12,12 +12,14 @@ from conductor_worker_kit.workflow_check import (
     WorkflowCheck,
     accepted_parameters,
     expected_output,
+    given_mocks,
     kind,
     output_differences,
     run_request,
     unknown_inputs,
     unresolved_inputs,
     unresolved_outputs,
+    unused_given,
     waiting_task,
 )
 
@@ -68,6 +70,18 @@ def test_the_request_carries_the_definition_so_nothing_need_be_registered() -> N
         "input": {"order_id": "A-1"},
         "taskRefToMockOutput": mocks,
     }
+
+
+def test_given_outputs_are_mocked_and_one_for_a_reference_the_run_lacks_is_named() -> None:
+    given = {"again__1": {"sent": True}, "notify": {"sent": True}}
+    assert given_mocks(given) == {
+        "again__1": [{"status": "COMPLETED", "output": {"sent": True}}],
+        "notify": [{"status": "COMPLETED", "output": {"sent": True}}],
+    }
+    assert unused_given(given, {"tasks": [SCHEDULED_SIMPLE, COMPLETED_INLINE]}) == [
+        "notify: an output is given for it (tests/integration/given_outputs), but the workflow ran no task of that "
+        "reference"
+    ]
 
 
 def test_a_simple_task_is_told_by_its_workflow_task_type_not_its_task_type() -> None:

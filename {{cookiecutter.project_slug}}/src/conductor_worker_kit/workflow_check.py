@@ -8,8 +8,9 @@ without one stays SCHEDULED, its input already resolved by the server. So the ch
 the workflow with the outputs known so far; where it stops at a task this project serves, run that
 worker here on the input the server resolved, and take its result as that task's output next round.
 It ends when the workflow ends, or stops at a task it cannot finish: a failed worker, a task no worker
-here serves, or a system task the test run leaves waiting (WAIT, HUMAN, ...). Each round's run is
-terminated once read, so none stays behind on the server.
+here serves and no output is given for, or a system task the test run leaves waiting (WAIT, HUMAN, ...).
+Given outputs (GIVEN_OUTPUTS_DIR) are mocked from the first round. Each round's run is terminated once
+read, so none stays behind on the server.
 
 What it reports as problems: the workflow not COMPLETED (naming the task where it stopped or failed),
 a task input or workflow output wired with `${...}` that resolved to null (a reference to a field that
@@ -29,6 +30,9 @@ from .commands.definitions import example_input
 from .project import Project
 
 TEST_PATH = "/workflow/test"
+# `<workflow name>.json` there: {task reference: output}, the outputs of tasks no worker here serves (or
+# that should not run in a test), given to the server as they are; relative to the project's checkout.
+GIVEN_OUTPUTS_DIR = "tests/integration/given_outputs"
 MAX_ROUNDS = 200  # one round per task run here: a workflow of more SIMPLE task runs than this is cut off
 RUNNING_STATES = {"SCHEDULED", "IN_PROGRESS"}
 WHOLE_REFERENCE = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.output((?:\.[A-Za-z0-9_-]+)*)\}$")
@@ -45,7 +49,7 @@ class TaskRun:
     status: str
     input: dict[str, Any]
     output: dict[str, Any]
-    run_by: str  # "this project's worker" or "the server"
+    run_by: str  # "run by this project's worker", "run by the server" or "output given in ..."
     reason: str = ""
 
 
@@ -65,7 +69,7 @@ class WorkflowCheck:
         lines = [f"workflow {self.workflow}: {self.status} after {self.rounds} test run(s) on the server"]
         for task in self.tasks:
             reason = f" ({task.reason})" if task.reason else ""
-            lines.append(f"  {task.reference} [{task.task_type}] {task.status}{reason}, run by {task.run_by}")
+            lines.append(f"  {task.reference} [{task.task_type}] {task.status}{reason}, {task.run_by}")
             lines.append(f"    input:  {task.input}")
             lines.append(f"    output: {task.output}")
         lines.append(f"  workflow output: {self.output}")
@@ -96,6 +100,20 @@ def kind(task: dict[str, Any]) -> str:
 
 def mock(output: dict[str, Any]) -> dict[str, Any]:
     return {"status": "COMPLETED", "output": output}
+
+
+def given_mocks(given: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+    return {reference: [mock(output)] for reference, output in given.items()}
+
+
+def unused_given(given: dict[str, dict[str, Any]], run: dict[str, Any]) -> list[str]:
+    """Given outputs for references the run has no task of: a renamed or removed task left behind."""
+    references = {task.get("referenceTaskName") for task in run.get("tasks") or []}
+    return [
+        f"{reference}: an output is given for it ({GIVEN_OUTPUTS_DIR}), but the workflow ran no task of that reference"
+        for reference in given
+        if reference not in references
+    ]
 
 
 def waiting_task(run: dict[str, Any]) -> dict[str, Any] | None:
@@ -179,13 +197,16 @@ def check_workflow(
     workflow: dict[str, Any],
     workflow_input: dict[str, Any],
     workers: dict[str, Callable[..., Any]],
+    given: dict[str, dict[str, Any]] | None = None,
 ) -> WorkflowCheck:
     """Run `workflow` on `workflow_input` through the server's test endpoint, with `workers` (task name ->
-    its `@worker_task` function) run here for the SIMPLE tasks they serve. See the module's docstring."""
+    its `@worker_task` function) run here for the SIMPLE tasks they serve, and `given` outputs (task
+    reference -> output) for tasks that none of them serves. See the module's docstring."""
     from .runtime.sdk_adapter import execute_once
 
     check = WorkflowCheck(str(workflow.get("name")))
-    mocks: dict[str, list[Any]] = {}
+    given = given or {}
+    mocks = given_mocks(given)
     ran_here: dict[str, TaskRun] = {}
     for _ in range(MAX_ROUNDS):
         run = client.request("POST", TEST_PATH, json=run_request(workflow, workflow_input, mocks)).json()
@@ -200,7 +221,10 @@ def check_workflow(
                 check.problems.append(f"{reference}: the test run leaves {kind(waiting)} tasks waiting")
                 break
             if name not in workers:
-                check.problems.append(f"{reference}: no worker in this project serves task {name!r}")
+                check.problems.append(
+                    f"{reference}: no worker in this project serves task {name!r} "
+                    f"(give its output under {reference!r} in {GIVEN_OUTPUTS_DIR}/{check.workflow}.json)"
+                )
                 break
             status, result, reason = execute_once(workers[name], name, waiting.get("inputData") or {})
             output = result if isinstance(result, dict) else {"result": result}
@@ -217,7 +241,7 @@ def check_workflow(
                 client.request("DELETE", f"/workflow/{run['workflowId']}", params={"reason": "workflow check done"})
     else:
         check.problems.append(f"still running after {MAX_ROUNDS} rounds (one per task run here)")
-    _read_tasks(check, run, workflow, workers, ran_here)
+    _read_tasks(check, run, workflow, workers, ran_here, given)
     return check
 
 
@@ -227,6 +251,7 @@ def _read_tasks(
     workflow: dict[str, Any],
     workers: dict[str, Callable[..., Any]],
     ran_here: dict[str, TaskRun],
+    given: dict[str, dict[str, Any]],
 ) -> None:
     stopped = check.status == "RUNNING"
     if check.status not in ("COMPLETED", "RUNNING"):
@@ -235,8 +260,10 @@ def _read_tasks(
         check.problems.insert(0, f"the workflow ended {check.status} ({where}): {run.get('reasonForIncompletion')}")
     for task in run.get("tasks") or []:
         reference, name = task.get("referenceTaskName", "?"), task.get("taskDefName")
-        served = kind(task) == "SIMPLE" and name in workers
+        served = kind(task) == "SIMPLE" and name in workers and reference not in given
         local = ran_here.get(reference)
+        run_by = "run by this project's worker" if served else "run by the server"
+        run_by = f"output given in {GIVEN_OUTPUTS_DIR}" if reference in given else run_by
         check.tasks.append(
             TaskRun(
                 reference,
@@ -244,7 +271,7 @@ def _read_tasks(
                 local.status if local else task.get("status", "?"),
                 task.get("inputData") or {},
                 local.output if local else task.get("outputData") or {},
-                "this project's worker" if served else "the server",
+                run_by,
                 local.reason if local else task.get("reasonForIncompletion") or "",
             )
         )
@@ -256,15 +283,20 @@ def _read_tasks(
         return
     if check.status == "COMPLETED":
         check.problems += unresolved_outputs(workflow, check.output)
-        outputs = {reference: task.output for reference, task in ran_here.items()}
+        outputs = {**given, **{reference: task.output for reference, task in ran_here.items()}}
+        check.problems += unused_given(given, run)
         check.problems += output_differences(expected_output(workflow, outputs), check.output)
 
 
 def check_project_workflow(client: Client, project: Project, path: Path) -> WorkflowCheck:
     """`check_workflow` for a workflow file of the project, on the input beside it (`<name>.input.json`),
-    with the workers its `WORKERS` lists."""
+    with the workers its `WORKERS` lists and the outputs given in GIVEN_OUTPUTS_DIR/<name>.json, if any."""
     from .runtime.sdk_adapter import served_task_names
 
     workflow = json.loads(path.read_text())
+    name = str(workflow.get("name"))
     workers = dict(zip(served_task_names(project), project.worker_functions(), strict=True))
-    return check_workflow(client, workflow, example_input(project, str(workflow.get("name"))), workers)
+    checkout = project.checkout_dir
+    given_path = checkout / GIVEN_OUTPUTS_DIR / f"{name}.json" if checkout else None
+    given = json.loads(given_path.read_text()) if given_path and given_path.is_file() else {}
+    return check_workflow(client, workflow, example_input(project, name), workers, given)
