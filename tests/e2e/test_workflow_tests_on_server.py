@@ -1,8 +1,8 @@
 """The generated workflow tests (tests/integration/test_workflows.py) against the real Conductor OSS server:
 each shipped workflow passes through the server's workflow test endpoint with the project's worker run in
 the test; a mis-wired workflow fails naming the task reference; a workflow that `new-worker --workflow`
-extends, and one added by hand, are tested without a line written; a task no worker here serves fails the
-test until its output is given."""
+extends, and one added by hand, are tested without a line written; a task no worker here serves, or a WAIT, fails
+the test until its output is given."""
 
 import json
 import subprocess
@@ -83,28 +83,38 @@ def test_a_miswired_workflow_fails_naming_the_task_reference(
     assert f"problem: {problem}" in result.stdout, result.stdout
 
 
-def test_a_task_no_worker_here_serves_fails_until_its_output_is_given(
+def test_a_task_no_worker_here_serves_or_a_wait_fails_until_its_output_is_given(
     project: BakedProject, miswired: dict[str, object]
 ) -> None:
     tasks = miswired["tasks"]
     assert isinstance(tasks, list)
+    tasks.append(
+        {"name": "hold", "taskReferenceName": "hold", "type": "WAIT", "inputParameters": {"duration": "1 days"}}
+    )
     wiring = {"total": f"${{{TASK}.output.total}}"}
     tasks.append({"name": "wt_other_team", "taskReferenceName": "notify", "type": "SIMPLE", "inputParameters": wiring})
     (workflows_dir(project) / f"{MISWIRED}.json").write_text(json.dumps(miswired))
-    result = workflow_tests(project)
-    assert result.returncode == 1, result.stdout + result.stderr
-    hint = f"(give its output under 'notify' in tests/integration/given_outputs/{MISWIRED}.json)"
-    assert f"problem: notify: no worker in this project serves task 'wt_other_team' {hint}" in result.stdout
     given = project.path / "tests" / "integration" / "given_outputs" / f"{MISWIRED}.json"
     given.parent.mkdir()
     try:
-        given.write_text(json.dumps({"notify": {"sent": True}}))
+        result = workflow_tests(project)
+        assert result.returncode == 1, result.stdout + result.stderr
+        hint = f"in tests/integration/given_outputs/{MISWIRED}.json)"
+        waits = f"problem: hold: the test run leaves WAIT tasks waiting (give its output under 'hold' {hint}"
+        assert waits in result.stdout, result.stdout
+        given.write_text(json.dumps({"hold": {}}))
+        result = workflow_tests(project)
+        assert result.returncode == 1, result.stdout + result.stderr
+        unserved = "problem: notify: no worker in this project serves task 'wt_other_team'"
+        assert f"{unserved} (give its output under 'notify' {hint}" in result.stdout, result.stdout
+        given.write_text(json.dumps({"hold": {}, "notify": {"sent": True}}))
         result = workflow_tests(project)
         assert result.returncode == 0, result.stdout + result.stderr
+        assert "hold [WAIT] COMPLETED, output given in tests/integration/given_outputs" in result.stdout
         assert "notify [SIMPLE] COMPLETED, output given in tests/integration/given_outputs" in result.stdout
         assert "input:  {'total': '37.16'}" in result.stdout, result.stdout  # the server still resolves its input
     finally:
-        given.unlink()
+        given.unlink(missing_ok=True)
         given.parent.rmdir()
 
 

@@ -8,8 +8,8 @@ without one stays SCHEDULED, its input already resolved by the server. So the ch
 the workflow with the outputs known so far; where it stops at a task this project serves, run that
 worker here on the input the server resolved, and take its result as that task's output next round.
 It ends when the workflow ends, or stops at a task it cannot finish: a failed worker, a task no worker
-here serves and no output is given for, or a system task the test run leaves waiting (WAIT, HUMAN, ...).
-Given outputs (GIVEN_OUTPUTS_DIR) are mocked from the first round. Each round's run is terminated once
+here serves, or a system task the test run leaves waiting (WAIT, HUMAN, ...), unless its output is given
+(GIVEN_OUTPUTS_DIR): given outputs are mocked from the first round. Each round's run is terminated once
 read, so none stays behind on the server.
 
 What it reports as problems: the workflow not COMPLETED (naming the task where it stopped or failed),
@@ -30,8 +30,9 @@ from .commands.definitions import example_input
 from .project import Project
 
 TEST_PATH = "/workflow/test"
-# `<workflow name>.json` there: {task reference: output}, the outputs of tasks no worker here serves (or
-# that should not run in a test), given to the server as they are; relative to the project's checkout.
+# `<workflow name>.json` there: {task reference: output}, the outputs of tasks no worker here serves, of
+# system tasks the test run leaves waiting (WAIT, HUMAN), or of any task that should not run in a test,
+# given to the server as they are; relative to the project's checkout.
 GIVEN_OUTPUTS_DIR = "tests/integration/given_outputs"
 MAX_ROUNDS = 200  # one round per task run here: a workflow of more SIMPLE task runs than this is cut off
 RUNNING_STATES = {"SCHEDULED", "IN_PROGRESS"}
@@ -61,9 +62,6 @@ class WorkflowCheck:
     tasks: list[TaskRun] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     rounds: int = 0
-
-    def task(self, reference: str) -> TaskRun:
-        return next(task for task in self.tasks if task.reference == reference)
 
     def report(self) -> str:
         lines = [f"workflow {self.workflow}: {self.status} after {self.rounds} test run(s) on the server"]
@@ -217,14 +215,12 @@ def check_workflow(
             if check.status != "RUNNING" or waiting is None:
                 break
             reference, name = waiting["referenceTaskName"], waiting.get("taskDefName")
+            give = f"(give its output under {reference!r} in {GIVEN_OUTPUTS_DIR}/{check.workflow}.json)"
             if kind(waiting) != "SIMPLE":
-                check.problems.append(f"{reference}: the test run leaves {kind(waiting)} tasks waiting")
+                check.problems.append(f"{reference}: the test run leaves {kind(waiting)} tasks waiting {give}")
                 break
             if name not in workers:
-                check.problems.append(
-                    f"{reference}: no worker in this project serves task {name!r} "
-                    f"(give its output under {reference!r} in {GIVEN_OUTPUTS_DIR}/{check.workflow}.json)"
-                )
+                check.problems.append(f"{reference}: no worker in this project serves task {name!r} {give}")
                 break
             status, result, reason = execute_once(workers[name], name, waiting.get("inputData") or {})
             output = result if isinstance(result, dict) else {"result": result}
