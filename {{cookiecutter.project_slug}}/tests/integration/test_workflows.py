@@ -5,6 +5,7 @@ project's workers run here for its SIMPLE tasks (docs/workflow-tests.md). A work
 Each run starts from the workflow's `<name>.input.json`. A test fails, naming the task reference, when the
 workflow does not complete, when a task input or a workflow output wired with `${...}` resolves to null,
 when a wired input is no parameter of its worker, or when the output differs from what the workers gave.
+Outputs of tasks no worker here serves (and of WAIT or HUMAN tasks) go in `given_outputs/<name>.json`.
 """
 
 from pathlib import Path
