@@ -229,3 +229,35 @@ def served_workers(project: Project) -> list[Any]:
 
 def served_task_names(project: Project) -> list[str]:
     return [worker.get_task_definition_name() for worker in served_workers(project)]
+
+
+# --- replaying a captured task (conductor_worker_kit.replay) ---------------------------------------
+
+
+def execute_once(function: Callable[..., Any], task_type: str, input_data: dict[str, Any]) -> tuple[str, Any, Any]:
+    """(status, output, reason) of one task's input run through a worker function as its runner runs it,
+    without a server: the SDK's `Worker.execute` maps the input onto the parameters (dataclasses built the
+    SDK's way) and the result or exception onto a status. An `async def` worker is run to its end; like
+    the async runner, it reports a result that is not a dict as {"result": ...}."""
+    from conductor.client.http.models.task import Task
+    from conductor.client.worker.worker import Worker
+
+    target = inspect.unwrap(function)
+    if inspect.iscoroutinefunction(target):
+        target = _run_to_end(target)
+    task = Task(task_id="replay", workflow_instance_id="replay", task_def_name=task_type, input_data=input_data)
+    result = Worker(task_type, target).execute(task)
+    if isinstance(result, TaskInProgress):
+        return "IN_PROGRESS", result.output, None
+    return str(getattr(result.status, "value", result.status)), result.output_data, result.reason_for_incompletion
+
+
+def _run_to_end(function: Callable[..., Any]) -> Callable[..., Any]:
+    import asyncio
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        output = asyncio.run(function(*args, **kwargs))
+        return output if isinstance(output, dict | TaskInProgress) else {"result": output}
+
+    run.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]  # the SDK maps input by it
+    return run
