@@ -11,7 +11,8 @@ import pytest
 from conductor_worker_kit.project import Project
 from conductor_worker_kit.replay import Case, load_cases, replay, served
 
-CASES = load_cases(Path(__file__).parent / "workers" / "cases")
+ROOT = Path(__file__).parents[1]
+CASES = load_cases(ROOT / "tests" / "workers" / "cases")
 NO_CASES = pytest.param(None, id="none", marks=pytest.mark.skip(reason="no captured tasks: make capture TASK=<id>"))
 
 
@@ -23,4 +24,6 @@ def workers() -> dict[str, Callable[..., Any]]:
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in CASES] or [NO_CASES])
 def test_a_captured_task_ends_as_it_did(case: Case, workers: dict[str, Callable[..., Any]]) -> None:
     differences = replay(case, workers)
-    assert not differences, f"case {case.name} ({case.path}) ends differently now:\n  " + "\n  ".join(differences)
+    if differences:
+        where = case.path.relative_to(ROOT)
+        pytest.fail(f"case {case.name} ({where}) ends differently now:\n  " + "\n  ".join(differences), pytrace=False)
