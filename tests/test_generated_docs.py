@@ -35,7 +35,7 @@ def documented_commands(readme: str) -> list[str]:
 def test_every_documented_command_has_a_make_target(baker: Any) -> None:
     project = baker()
     commands = documented_commands((project.path / "README.md").read_text())
-    assert commands == ["worker", "register", "run-workflow", "doctor", "health", "new-worker", "schemas"]
+    assert commands == ["worker", "register", "run-workflow", "doctor", "health", "new-worker", "schemas", "capture"]
     for command in commands:
         result = make(project.path, "-n", command)
         assert result.returncode == 0, result.stderr

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from conductor.client.configuration.settings.metrics_settings import MetricsSett
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.models.task_result import TaskResult
+from conductor.client.worker.exception import NonRetryableException
 from conductor.client.worker.worker_task import worker_task
 from conductor_worker_kit.config import Settings
 from conductor_worker_kit.runtime import sdk_adapter as sdk
@@ -350,3 +351,45 @@ def test_a_worker_polling_faster_than_the_servers_beat_asks_without_the_hold(
     assert host.drain(grace_seconds=20) == DRAINED
     polls = stand_in.polls()
     assert all("timeout=0" in query for _, query in polls), polls
+
+
+@dataclass
+class Pair:
+    left: int
+    right: int = 0
+
+
+@dataclass
+class Summed:
+    total: int
+    parts: tuple[int, ...]
+
+
+def replayed_sync(pair: Pair, label: str = "sum") -> Summed:
+    if pair.left < 0:
+        raise NonRetryableException(f"{label}: left must be >= 0")
+    if pair.right < 0:
+        raise ValueError("right must be >= 0")
+    return Summed(total=pair.left + pair.right, parts=(pair.left, pair.right))
+
+
+async def replayed_async(pair: Pair) -> int:
+    return pair.left + pair.right
+
+
+@pytest.mark.parametrize(
+    ("function", "input_data", "outcome"),
+    [
+        (replayed_sync, {"pair": {"left": 2, "right": 3}}, ("COMPLETED", {"total": 5, "parts": (2, 3)})),
+        (replayed_sync, {"pair": {"left": -1}, "label": "x"}, ("FAILED_WITH_TERMINAL_ERROR", "x: left must be >= 0")),
+        (replayed_sync, {"pair": {"left": 1, "right": -1}}, ("FAILED", "right must be >= 0")),
+        (replayed_async, {"pair": {"left": 2, "right": 3}}, ("COMPLETED", {"result": 5})),
+    ],
+    ids=["sync-completed", "sync-terminal", "sync-failed", "async-completed"],
+)
+def test_a_replay_maps_input_and_outcome_as_the_runners_do(function: Any, input_data: Any, outcome: Any) -> None:
+    """`capture`'s replays run a task through the SDK's `Worker.execute`: a dataclass parameter is built from
+    the input, a dataclass result flattened, NonRetryableException is a terminal failure with its message
+    (the output of a failure is not compared)."""
+    status, output, reason = sdk.execute_once(function, "contract_replay", input_data)
+    assert (status, output if status == "COMPLETED" else reason) == outcome
