@@ -40,11 +40,16 @@ class Greeting:
     times: int = 1
 
 
+@dataclass
+class Greeted:
+    text: str
+
+
 @worker_task(task_definition_name="replay_async_greet")
-async def async_greet(greeting: Greeting) -> str:
+async def async_greet(greeting: Greeting) -> Greeted:
     if not greeting.name:
         raise InvalidInput("name must not be empty")
-    return " ".join([f"hello {greeting.name}"] * greeting.times)
+    return Greeted(" ".join([f"hello {greeting.name}"] * greeting.times))
 
 
 def task(task_name: str, **fields: Any) -> dict[str, Any]:
@@ -120,12 +125,12 @@ def test_a_terminal_failure_replays_with_its_reason(tmp_path: Path, task_name: s
 
 def test_an_async_worker_replays_as_the_async_runner_runs_it(tmp_path: Path) -> None:
     """The input is mapped onto the dataclass parameter the SDK's way; a result that is not a dict is
-    reported as {"result": ...}; InvalidInput is a terminal failure."""
+    reported under "result" (a dataclass as its fields); InvalidInput is a terminal failure."""
     workers = {"replay_async_greet": async_greet}
     greeted = task(
         "replay_async_greet",
         inputData={"greeting": {"name": "Ada", "times": 2}},
-        outputData={"result": "hello Ada hello Ada"},
+        outputData={"result": {"text": "hello Ada hello Ada"}},
     )
     assert replay(write_case(tmp_path, case_document(greeted)), workers) == []
     refused = task(
@@ -139,19 +144,20 @@ def test_an_async_worker_replays_as_the_async_runner_runs_it(tmp_path: Path) -> 
 
 def test_redacted_keys_are_written_redacted_and_not_compared(checkout: Project, task_name: str, package: str) -> None:
     secret = "tok-5ecret"
-    given = task(task_name, inputData={**ORDER, "api_token": secret}, outputData={**TOTALS, "Order_Id": secret})
-    lines = run_capture(checkout, given, task_name, redacted=["API_TOKEN", "order_id", "absent_key"])
+    output = {**TOTALS, "total": "99.99", "receipt_token": secret}
+    given = task(task_name, inputData={**ORDER, "api_token": secret}, outputData=output)
+    lines = run_capture(checkout, given, task_name, redacted=["API_TOKEN", "Total", "receipt_token", "absent_key"])
     assert lines[1:] == ["note: no key 'absent_key' in the task's input or output; nothing redacted for it"]
     (path,) = case_files(checkout)
     text = path.read_text()
-    assert secret not in text and "ORD-1001" not in text
+    assert secret not in text and "99.99" not in text
     document = json.loads(text)
-    assert document["input"]["api_token"] == document["input"]["order_id"] == "[redacted]"
-    assert document["expected"]["output"]["order_id"] == "[redacted]"
-    assert document["redacted"] == ["API_TOKEN", "absent_key", "order_id"]
-    # The worker gets "[redacted]" as its order id and echoes it: compared as redacted, it still matches.
+    assert document["input"] == {**ORDER, "api_token": "[redacted]"}
+    assert document["expected"]["output"] == {**TOTALS, "total": "[redacted]", "receipt_token": "[redacted]"}
+    assert document["redacted"] == ["API_TOKEN", "Total", "absent_key", "receipt_token"]
+    # The replayed total (37.16, not the 99.99 recorded) is not compared; a redacted key's presence still is.
     (case,) = load_cases(path.parents[1])
-    assert replay(case, served(Project(package))) == ['output.Order_Id: expected "[redacted]", missing']
+    assert replay(case, served(Project(package))) == ['output.receipt_token: expected "[redacted]", missing']
 
 
 def test_redaction_reaches_every_depth() -> None:

@@ -377,6 +377,10 @@ async def replayed_async(pair: Pair) -> int:
     return pair.left + pair.right
 
 
+async def replayed_async_dataclass(pair: Pair) -> Summed:
+    return Summed(total=pair.left + pair.right, parts=(pair.left, pair.right))
+
+
 @pytest.mark.parametrize(
     ("function", "input_data", "outcome"),
     [
@@ -384,12 +388,13 @@ async def replayed_async(pair: Pair) -> int:
         (replayed_sync, {"pair": {"left": -1}, "label": "x"}, ("FAILED_WITH_TERMINAL_ERROR", "x: left must be >= 0")),
         (replayed_sync, {"pair": {"left": 1, "right": -1}}, ("FAILED", "right must be >= 0")),
         (replayed_async, {"pair": {"left": 2, "right": 3}}, ("COMPLETED", {"result": 5})),
+        (replayed_async_dataclass, {"pair": {"left": 2}}, ("COMPLETED", {"result": {"total": 2, "parts": (2, 0)}})),
     ],
-    ids=["sync-completed", "sync-terminal", "sync-failed", "async-completed"],
+    ids=["sync-completed", "sync-terminal", "sync-failed", "async-completed", "async-dataclass"],
 )
 def test_a_replay_maps_input_and_outcome_as_the_runners_do(function: Any, input_data: Any, outcome: Any) -> None:
-    """`capture`'s replays run a task through the SDK's `Worker.execute`: a dataclass parameter is built from
-    the input, a dataclass result flattened, NonRetryableException is a terminal failure with its message
-    (the output of a failure is not compared)."""
+    """`capture`'s replays run a task through the SDK's `Worker.execute`: a dataclass parameter is built
+    from the input, a dataclass result flattened (an async worker's put under "result"), and
+    NonRetryableException is a terminal failure with its message (a failure's output is not compared)."""
     status, output, reason = sdk.execute_once(function, "contract_replay", input_data)
     assert (status, output if status == "COMPLETED" else reason) == outcome

@@ -246,10 +246,13 @@ def execute_once(function: Callable[..., Any], task_type: str, input_data: dict[
     if inspect.iscoroutinefunction(target):
         target = _run_to_end(target)
     task = Task(task_id="replay", workflow_instance_id="replay", task_def_name=task_type, input_data=input_data)
-    result = Worker(task_type, target).execute(task)
+    worker = Worker(task_type, target)
+    result = worker.execute(task)
     if isinstance(result, TaskInProgress):
         return "IN_PROGRESS", result.output, None
-    return str(getattr(result.status, "value", result.status)), result.output_data, result.reason_for_incompletion
+    # As the result is sent: the client's serializer turns objects left in the output into their fields.
+    output = worker.api_client.sanitize_for_serialization(result.output_data)
+    return str(getattr(result.status, "value", result.status)), output, result.reason_for_incompletion
 
 
 def _run_to_end(function: Callable[..., Any]) -> Callable[..., Any]:
