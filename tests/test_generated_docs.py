@@ -54,6 +54,15 @@ def test_make_run_workflow_passes_input_domain_workflow_and_timeout(baker: Any) 
     )
 
 
+def test_make_capture_passes_the_task_redactions_limit_and_force(baker: Any) -> None:
+    project = baker()
+    given = make(project.path, "-n", "capture", "TASK=t-1", "REDACT=password api_key", "MAX_BYTES=9", "FORCE=1")
+    assert " ".join(given.stdout.replace("\\\n", " ").split()) == (  # a recipe line continued with a backslash
+        f".venv/bin/python -m {project.package} capture t-1 --redact 'password' --redact 'api_key'"
+        " --max-bytes '9' --force"
+    )
+
+
 def path_with(tmp_path: Path, **interpreters: str) -> dict[str, str]:
     """An environment whose PATH has make and the given interpreters by name, and nothing else: whatever
     Pythons the machine has in /usr/bin, these are the only ones the Makefile can find."""
