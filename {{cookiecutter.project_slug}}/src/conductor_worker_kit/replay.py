@@ -74,7 +74,7 @@ def has_key(value: Any, key: str) -> bool:
 
 def case_document(task: dict[str, Any], redacted: Iterable[str] = ()) -> dict[str, Any]:
     """The case file's content for a finished task as `GET /tasks/{taskId}` returns it."""
-    keys = sorted({key for key in redacted})
+    keys = sorted(set(redacted))
     status = task["status"]
     expected: dict[str, Any] = {"status": status}
     if status == "COMPLETED":
