@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conductor.client.worker.worker_task import worker_task
-from conductor_worker_kit import InvalidInput
+from conductor_worker_kit import InvalidInput, main
 from conductor_worker_kit.project import Project
 from conductor_worker_kit.replay import BadCase, Case, case_document, load_cases, read_case, redact, replay, served
 from conductor_worker_kit.scaffold.capture import DEFAULT_MAX_BYTES, capture
@@ -244,3 +244,32 @@ def write_case(folder: Path, document: dict[str, Any]) -> Case:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document))
     return read_case(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["capture"], "the following arguments are required: TASK_ID"),
+        (["capture", "t-1", "--max-bytes", "0"], "argument --max-bytes: must be a whole number of bytes > 0"),
+        (["capture", "t-1", "--redact"], "argument --redact: expected one argument"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_runs(
+    package: str, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(package, argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unreachable_server_is_one_line_and_nothing_is_written(
+    package: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONDUCTOR_SERVER_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("WORKER_ENV_FILE", str(tmp_path / "no.env"))
+    cases = Path.cwd() / "tests" / "workers" / "cases"
+    assert main(package, ["capture", TASK_ID]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach Conductor at http://127.0.0.1:9/api") and err.count("\n") == 1
+    assert not cases.exists()
