@@ -36,7 +36,12 @@ def test_from_an_installed_wheel_alone_they_refuse_and_write_nothing(baker: Any,
     elsewhere.mkdir()
     site_packages = next((venv / "lib").glob("python3.*/site-packages"))
     installed = snapshot(site_packages)
-    commands = (["new-worker", "send_receipt"], ["new-worker", "send_receipt", "--async"], ["schemas"], ["capture", "t-1"])
+    commands = (
+        ["new-worker", "send_receipt"],
+        ["new-worker", "send_receipt", "--async"],
+        ["schemas"],
+        ["capture", "t-1"],
+    )
     for command in commands:
         result = subprocess.run(
             [str(venv / "bin" / "python"), "-m", project.package, *command],
