@@ -40,6 +40,8 @@ NEW_TEMPLATE_PIN = '    "typing-extensions==4.16.0",\n'
 KIT_COMMENT = "# Read once, at start-up: a changed .env takes effect when the worker restarts.\n"
 DOCKERFILE_LINE = "    PYTHONFAULTHANDLER=1 \\\n"
 MAKEFILE_COMMENT = "# Unit tests only; `make integration` runs the ones that need a server.\n"
+REPLAY_COMMENT = "# Cases are read at collection: a new case file needs no change here.\n"
+CASE = "tests/workers/cases/{task}/0a1b2c3d.json"  # a captured task (`capture TASK_ID`): the team's
 COOLDOWN = ("  cooldownPeriod: 300\n", "  cooldownPeriod: 600\n")  # k8s/scaledobject.yaml, where new-worker adds
 CONFLICT_MARKER = re.compile(rb"^(<{7}|>{7})( |$)", re.MULTILINE)
 
@@ -106,6 +108,10 @@ def team_changes(project: BakedProject) -> None:
     task_file.write_text(json.dumps({**task, "retryCount": 5}, indent=2) + "\n")
     on_call = "## On call\n\nPage #ledger-oncall. Invoices over 500 lines are split upstream.\n\n## Quickstart\n"
     edit(project.path / "README.md", "## Quickstart\n", on_call)
+    case = project.path / CASE.format(task=project.task_name)
+    case.parent.mkdir(parents=True)
+    expected = {"status": "FAILED_WITH_TERMINAL_ERROR", "reason": "order_id must be a non-empty string"}
+    case.write_text(json.dumps({"taskType": project.task_name, "input": {}, "expected": expected}) + "\n")
 
 
 def template_changes(template: Path, python_version: str) -> str:
@@ -126,6 +132,7 @@ def template_changes(template: Path, python_version: str) -> str:
     init.write_text(text)
     insert_after(root / "Dockerfile", "    PYTHONDONTWRITEBYTECODE=1 \\\n", DOCKERFILE_LINE)
     edit(root / "Makefile", "\ntest:\n", "\n" + MAKEFILE_COMMENT + "test:\n")
+    edit(root / "tests" / "test_replayed_tasks.py", "\nROOT = ", "\n" + REPLAY_COMMENT + "ROOT = ")
     edit(root / "k8s" / "scaledobject.yaml", *COOLDOWN)
     tag = json.loads((template / "cookiecutter.json").read_text())["_python_image_tags"][python_version]
     next_patch = re.sub(r"^(\d+\.\d+\.)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 1}", tag)
@@ -215,6 +222,7 @@ def test_the_teams_files_are_as_they_were(update: Update) -> None:
     team_files = [name for name in update.before if name.startswith(yours)]
     assert f"{package}/workers/send_receipt.py" in team_files
     assert f"{package}/workers/archive_invoice.py" in team_files
+    assert CASE.format(task=update.project.task_name) in team_files
     for name in [*team_files, "README.md", "uv.lock"]:
         assert update.after[name] == update.before[name], name
 
@@ -229,6 +237,7 @@ def test_the_templates_changes_arrived(update: Update) -> None:
     assert update.after[f"{kit}/__init__.py"] != update.before[f"{kit}/__init__.py"]
     assert DOCKERFILE_LINE.encode() in update.after["Dockerfile"]
     assert MAKEFILE_COMMENT.encode() in update.after["Makefile"]
+    assert REPLAY_COMMENT.encode() in update.after["tests/test_replayed_tasks.py"]
 
 
 def test_a_file_both_changed_has_both_changes(update: Update) -> None:

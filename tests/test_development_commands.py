@@ -1,4 +1,4 @@
-"""`new-worker` and `schemas` are development commands: they write into the project's checkout. Installed
+"""`new-worker`, `schemas` and `capture` are development commands: they write into the project's checkout. Installed
 from the built wheel alone (as in the image), they refuse with one line, exit 2, and write nothing."""
 
 import hashlib
@@ -36,7 +36,13 @@ def test_from_an_installed_wheel_alone_they_refuse_and_write_nothing(baker: Any,
     elsewhere.mkdir()
     site_packages = next((venv / "lib").glob("python3.*/site-packages"))
     installed = snapshot(site_packages)
-    for command in (["new-worker", "send_receipt"], ["new-worker", "send_receipt", "--async"], ["schemas"]):
+    commands = (
+        ["new-worker", "send_receipt"],
+        ["new-worker", "send_receipt", "--async"],
+        ["schemas"],
+        ["capture", "t-1"],
+    )
+    for command in commands:
         result = subprocess.run(
             [str(venv / "bin" / "python"), "-m", project.package, *command],
             cwd=elsewhere,

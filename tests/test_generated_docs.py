@@ -35,7 +35,7 @@ def documented_commands(readme: str) -> list[str]:
 def test_every_documented_command_has_a_make_target(baker: Any) -> None:
     project = baker()
     commands = documented_commands((project.path / "README.md").read_text())
-    assert commands == ["worker", "register", "run-workflow", "doctor", "health", "new-worker", "schemas"]
+    assert commands == ["worker", "register", "run-workflow", "doctor", "health", "new-worker", "schemas", "capture"]
     for command in commands:
         result = make(project.path, "-n", command)
         assert result.returncode == 0, result.stderr
@@ -51,6 +51,15 @@ def test_make_run_workflow_passes_input_domain_workflow_and_timeout(baker: Any) 
     assert given.stdout.strip() == (
         f".venv/bin/python -m {project.package} run-workflow --input '{{\"amounts\": [1, 2]}}' --domain 'blue'"
         " --workflow 'w' --timeout '9'"
+    )
+
+
+def test_make_capture_passes_the_task_redactions_limit_and_force(baker: Any) -> None:
+    project = baker()
+    given = make(project.path, "-n", "capture", "TASK=t-1", "REDACT=password api_key", "MAX_BYTES=9", "FORCE=1")
+    assert " ".join(given.stdout.replace("\\\n", " ").split()) == (  # a recipe line continued with a backslash
+        f".venv/bin/python -m {project.package} capture t-1 --redact 'password' --redact 'api_key'"
+        " --max-bytes '9' --force"
     )
 
 

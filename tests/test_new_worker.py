@@ -170,6 +170,14 @@ def test_new_workers_sync_and_async_pass_the_checks_unchanged(baker: Any) -> Non
     )
     leases = project.run("python", "-c", probe).stdout
     assert "'watch_shipment': True" in leases and "'send_email': False" in leases
+    # A case captured for a new worker is replayed by the template's replay test, which needs no change.
+    for name in ("send_email", "fetch_rates"):
+        case = project.path / "tests" / "workers" / "cases" / name / "0a1b2c3d.json"
+        case.parent.mkdir(parents=True)
+        expected = {"status": "FAILED_WITH_TERMINAL_ERROR", "reason": "text is required"}
+        case.write_text(json.dumps({"taskType": name, "input": {}, "expected": expected}))
+    replayed = project.run("pytest", "-v", "-p", "no:cacheprovider", "tests/test_replayed_tasks.py").stdout
+    assert "[send_email/0a1b2c3d] PASSED" in replayed and "[fetch_rates/0a1b2c3d] PASSED" in replayed
     assert " passed" in checks_pass(project)
     assert "{{" not in (package / "workers" / "send_email.py").read_text()
     assert project.cli("schemas", "--check").returncode == 0

@@ -381,6 +381,10 @@ async def replayed_async_dataclass(pair: Pair) -> Summed:
     return Summed(total=pair.left + pair.right, parts=(pair.left, pair.right))
 
 
+async def replayed_async_untyped(value: object) -> dict[str, object]:
+    return {"value": value}
+
+
 @pytest.mark.parametrize(
     ("function", "input_data", "outcome"),
     [
@@ -389,8 +393,9 @@ async def replayed_async_dataclass(pair: Pair) -> Summed:
         (replayed_sync, {"pair": {"left": 1, "right": -1}}, ("FAILED", "right must be >= 0")),
         (replayed_async, {"pair": {"left": 2, "right": 3}}, ("COMPLETED", {"result": 5})),
         (replayed_async_dataclass, {"pair": {"left": 2}}, ("COMPLETED", {"result": {"total": 2, "parts": (2, 0)}})),
+        (replayed_async_untyped, {"value": 7}, ("COMPLETED", {"value": 7})),
     ],
-    ids=["sync-completed", "sync-terminal", "sync-failed", "async-completed", "async-dataclass"],
+    ids=["sync-completed", "sync-terminal", "sync-failed", "async-completed", "async-dataclass", "async-one-object"],
 )
 def test_a_replay_maps_input_and_outcome_as_the_runners_do(function: Any, input_data: Any, outcome: Any) -> None:
     """`capture`'s replays run a task through the SDK's `Worker.execute`: a dataclass parameter is built

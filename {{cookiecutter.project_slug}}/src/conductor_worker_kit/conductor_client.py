@@ -12,6 +12,7 @@ import binascii
 import json
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -176,6 +177,12 @@ class ConductorClient:
     def task_definition(self, name: str) -> dict[str, Any] | None:
         """The server's definition of task `name`, or None when it has none (404, or an empty answer)."""
         response = self.request("GET", f"/metadata/taskdefs/{name}", allow=(404,))
+        found = response.json() if response.status_code != 404 and response.content else None
+        return found if isinstance(found, dict) else None
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """The server's record of one task (type, input, output, status, reason), or None when it has none."""
+        response = self.request("GET", f"/tasks/{quote(task_id, safe='')}", allow=(404,))
         found = response.json() if response.status_code != 404 and response.content else None
         return found if isinstance(found, dict) else None
 

@@ -1,7 +1,7 @@
 # Part of conductor_worker_kit, the runtime every project made from this template shares: it is updated
 # with the template (`cruft update`), never edited in place. Yours are src/<package>/workers and definitions.
 """The command line every project gets: `python -m <package> [worker|register|run-workflow|doctor|health|
-new-worker|schemas]`, for the package the team's `__main__.py` names."""
+new-worker|schemas|capture]`, for the package the team's `__main__.py` names."""
 
 import argparse
 import json
@@ -100,6 +100,24 @@ def _schemas(settings: Settings, project: Project, args: argparse.Namespace) -> 
     return 1 if any(line.startswith("stale") for line in lines) else 0
 
 
+def _capture(settings: Settings, project: Project, args: argparse.Namespace) -> int:
+    from ..conductor_client import ConductorClient
+    from ..runtime.sdk_adapter import served_task_names
+    from ..scaffold.capture import capture
+    from ..scaffold.new_worker import Refused
+
+    try:
+        with ConductorClient(settings) as server:
+            served = served_task_names(project)
+            lines = capture(project, server.task, args.task_id, served, args.redact, args.max_bytes, args.force)
+    except Refused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
 def _json_object(text: str) -> str:
     try:
         value = json.loads(text)
@@ -118,6 +136,12 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a number of seconds > 0")
     return value
+
+
+def _byte_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of bytes > 0")
+    return int(text)
 
 
 def parser(package: str) -> argparse.ArgumentParser:
@@ -157,11 +181,20 @@ def parser(package: str) -> argparse.ArgumentParser:
     )
     schemas = commands.add_parser("schemas", help="write each worker's typed I/O into its task definition")
     schemas.add_argument("--check", action="store_true", help="only report stale schemas (exit 1 if any)")
+    capture = commands.add_parser("capture", help="turn a finished task on the server into a replayed test case")
+    capture.add_argument("task_id", metavar="TASK_ID", help="the task's id (the server's UI and API show it)")
+    capture.add_argument(
+        "--redact", action="append", default=[], metavar="KEY", help='write "[redacted]" for KEY\'s values (repeatable)'
+    )
+    capture.add_argument(
+        "--max-bytes", type=_byte_count, default=256 * 1024, help="refuse a larger case file (default: 262144)"
+    )
+    capture.add_argument("--force", action="store_true", help="replace the task's case file if it exists")
     return root
 
 
 # They write into the project's checkout, so they refuse to run from an installed package alone (an image).
-DEVELOPMENT_COMMANDS = {"new-worker", "schemas"}
+DEVELOPMENT_COMMANDS = {"new-worker", "schemas", "capture"}
 COMMANDS = {
     "worker": _worker,
     "register": _register,
@@ -170,6 +203,7 @@ COMMANDS = {
     "health": _health,
     "new-worker": _new_worker,
     "schemas": _schemas,
+    "capture": _capture,
 }
 
 

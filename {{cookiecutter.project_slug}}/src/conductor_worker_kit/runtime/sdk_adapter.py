@@ -257,12 +257,22 @@ def execute_once(function: Callable[..., Any], task_type: str, input_data: dict[
     return str(getattr(result.status, "value", result.status)), output, result.reason_for_incompletion
 
 
+# Given to a one-parameter async worker's stand-in: `Worker.execute` hands a lone untyped parameter the Task
+# itself, where the async runner maps it by name like any other.
+PADDING = inspect.Parameter("_replay_padding", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=int)
+
+
 def _run_to_end(function: Callable[..., Any]) -> Callable[..., Any]:
     import asyncio
 
-    def run(*args: Any, **kwargs: Any) -> Any:
-        output = asyncio.run(function(*args, **kwargs))
+    def run(**kwargs: Any) -> Any:
+        kwargs.pop(PADDING.name, None)
+        output = asyncio.run(function(**kwargs))
         return output if isinstance(output, dict | TaskInProgress) else {"result": output}
 
-    run.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]  # the SDK maps input by it
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    if len(parameters) == 1 and parameters[0].kind is not inspect.Parameter.VAR_KEYWORD:
+        parameters.append(PADDING)
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]  # the SDK maps by it
     return run
