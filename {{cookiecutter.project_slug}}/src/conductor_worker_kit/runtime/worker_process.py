@@ -30,6 +30,7 @@ from typing import Any
 from ..config import ConfigError, Settings, check_task_variables, load_process_layout
 from ..project import Project
 from . import run_state
+from .poll_pace import prometheus_poll_counter
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
 from .stop_request import StopRequest
 from .task_ledger import HeldTask, TaskLedger
@@ -80,11 +81,14 @@ class WorkerHost:
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
         listeners = [HostEvents(settings, slot, self.ledger)]
+        pacing = sdk.Pacing(
+            settings.busy_seconds, settings.busy_poll_interval_ms, prometheus_poll_counter() if metrics else None
+        )
         self.sync_runners: list[Any] = []
         self.async_runners: list[Any] = []
         for worker in workers:
             runners = self.async_runners if sdk.is_async(worker) else self.sync_runners
-            runners.append(sdk.build_runner(worker, configuration, metrics, listeners, self.ledger))
+            runners.append(sdk.build_runner(worker, configuration, metrics, listeners, self.ledger, pacing))
         self.loop = asyncio.new_event_loop()
         self.threads: list[threading.Thread] = []
 
