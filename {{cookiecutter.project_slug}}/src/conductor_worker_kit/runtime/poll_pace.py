@@ -18,6 +18,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config import DEFAULT_BUSY_POLL_INTERVAL_MS, DEFAULT_BUSY_SECONDS
@@ -77,6 +78,20 @@ class PollPace:
         with self._lock:
             self._busy_until = self.clock() + self.busy_seconds
             self.worker.poll_interval = self.busy_interval_ms
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How every task type of a worker process is paced: busy for `busy_seconds` after work, polling
+    unheld every `busy_interval_ms` meanwhile; `count` counts each poll sent (None: not counted)."""
+
+    busy_seconds: float = DEFAULT_BUSY_SECONDS
+    busy_interval_ms: float = DEFAULT_BUSY_POLL_INTERVAL_MS
+    count: PollCounter | None = None
+
+    def pace(self, worker: PolledWorker) -> PollPace:
+        """The pace of one task type; made once the SDK has applied its CONDUCTOR_WORKER_* settings."""
+        return PollPace(worker, self.busy_seconds, self.busy_interval_ms, self.count)
 
 
 @functools.cache  # one counter per process, however many hosts a process builds

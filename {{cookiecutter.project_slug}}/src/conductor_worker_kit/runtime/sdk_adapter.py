@@ -28,7 +28,6 @@ hold (`timeout=0`): while tasks keep coming, or always when its poll interval is
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from conductor.client.automator.async_task_runner import AsyncTaskRunner
@@ -42,9 +41,9 @@ from conductor.client.context.task_context import TaskInProgress
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 
-from ..config import DEFAULT_BUSY_POLL_INTERVAL_MS, DEFAULT_BUSY_SECONDS, Settings
+from ..config import Settings
 from ..project import Project
-from .poll_pace import PollCounter, PollPace
+from .poll_pace import Pacing, PollPace
 from .task_ledger import HeldTask, TaskLedger
 
 __all__ = [
@@ -102,19 +101,6 @@ def _held(task: Any) -> HeldTask:
 
 
 LEASE_CHECK_SECONDS = 0.1  # how often due lease heartbeats are looked for
-
-
-@dataclass(frozen=True)
-class Pacing:
-    """How every task type's polls are paced (poll_pace.py): busy for `busy_seconds` after work, polling
-    unheld every `busy_interval_ms` meanwhile; `count` counts each poll sent (None: not counted)."""
-
-    busy_seconds: float = DEFAULT_BUSY_SECONDS
-    busy_interval_ms: float = DEFAULT_BUSY_POLL_INTERVAL_MS
-    count: PollCounter | None = None
-
-    def pace(self, worker: Any) -> PollPace:
-        return PollPace(worker, self.busy_seconds, self.busy_interval_ms, self.count)
 
 
 def _poll_arguments(pace: PollPace, arguments: dict[str, Any]) -> dict[str, Any]:
