@@ -132,6 +132,12 @@ def test_registered_workers_carry_the_decorated_function_and_a_pause_flag() -> N
     assert workers[0].execute_function is inspect.unwrap(sync_worker)
     assert [sdk.is_async(worker) for worker in workers] == [False, True]
     assert all(worker.paused is False for worker in workers)
+    # The pace (poll_pace.py) sets `poll_interval` in ms; the runners read it through this before each poll.
+    previous, workers[0].poll_interval = workers[0].poll_interval, 10
+    try:
+        assert workers[0].get_polling_interval_in_seconds() == pytest.approx(0.01)
+    finally:
+        workers[0].poll_interval = previous
     assert any(worker.get_task_definition_name() == SYNC_TASK for worker in get_registered_workers())
 
 
