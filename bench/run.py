@@ -1,12 +1,13 @@
 """`python -m bench`: one run, one real Conductor server, every client and workload in rounds, the order rotating.
 
 Clients: "limit" (bench/rawclient.py, plain HTTP, no SDK, at the best point of a threads x batch grid swept
-in the same run), "ours" (a baked project's `worker` command with its generated defaults), "ours-poll10" (the
-same with a 10 ms poll interval, whose polls the server does not hold: no-op workload only) and "anchor" (the
-same project with the SDK's defaults: 1 thread, 100 ms poll).
+in the same run), "ours" (a baked project's `worker` command with its generated defaults: adaptive polling),
+"ours-held" (the same with the previous default, every poll held: WORKER_BUSY_SECONDS=0; no-op workload only)
+and "anchor" (the same project with the SDK's defaults: 1 thread, 100 ms poll).
 Workloads: "noop" (the generated example worker), "io" (a sync worker that sleeps 50 ms), "async" (an
 `async def` worker that awaits 200 ms, 1000-task backlog), "types1" / "types10" (memory of a project with
-one task type and with ten, idle and under load). Each round also times one SDK import ("import").
+one task type and with ten, idle and under load). Each round also times one SDK import ("import") and
+measures what an idle worker costs ("idle", bench/idle_cost.py): adaptive, held and busy polling side by side.
 """
 
 import argparse
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import project, report
+from bench import idle_cost, project, report
 from bench.measure import Client, Workload, measure
 from bench.sampling import listening_pid
 from bench.stats import Row, aggregate
@@ -34,16 +35,16 @@ from harness.conductor_server import SERVER_VERSION, ConductorServer, free_port
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "raw"
 WORKLOADS = ("noop", "io", "async", "types1", "types10")
-CLIENTS = ("limit", "ours", "ours-poll10", "anchor")
+CLIENTS = ("limit", "ours", "ours-held", "anchor")
 CLIENTS_BY_WORKLOAD = {
-    "noop": ("limit", "ours", "ours-poll10", "anchor"),
+    "noop": ("limit", "ours", "ours-held", "anchor"),
     "io": ("limit", "ours", "anchor"),
     "async": ("limit", "ours"),
     "types1": ("ours",),
     "types10": ("ours",),
 }
-# Below the server's ~100 ms hold beat, the generated runtime polls without a hold (its sdk.py).
-FAST_POLL_MS = 10
+# The previous default: every poll held (adaptive polling off).
+HELD = {"WORKER_BUSY_SECONDS": "0"}
 PROJECT_BY_WORKLOAD = {"noop": "noop", "types1": "noop", "io": "io", "async": "io", "types10": "ten"}
 BAKE = {"noop": project.bake_noop, "io": project.bake_io, "ten": project.bake_ten}
 ANCHOR_LEFT_OUT = {
@@ -61,6 +62,7 @@ FULL = {
     "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 100, "types10": 100},
     "paced": 60,
     "grid": {"noop": "8,16,32x1,4", "io": "16,32x1,4", "async": "16,32x4,8"},
+    "idle": (5.0, 15.0),  # idle cost: settling, then measured seconds, per setup and round
 }
 QUICK = {
     "rounds": 1,
@@ -68,6 +70,7 @@ QUICK = {
     "backlog": {"noop": 12, "io": 12, "async": 24, "types1": 20, "types10": 20},
     "paced": 6,
     "grid": {"noop": "4,8x1", "io": "8x1,2", "async": "8x2,4"},
+    "idle": (1.0, 2.0),
 }
 
 
@@ -115,6 +118,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=10.0, help="tasks per second in the latency phase")
     parser.add_argument("--phase-timeout", type=float, default=150.0, help="seconds one drain may take")
     parser.add_argument("--keep", action="store_true", help="keep the baked projects and worker logs")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle cost (adaptive, held, busy) per round")
     parser.add_argument(
         "--extra",
         type=_extra,
@@ -128,6 +132,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = counts["rounds"] if args.rounds is None else args.rounds
     args.warmup = counts["warmup"] if args.warmup is None else args.warmup
     args.paced = counts["paced"] if args.paced is None else args.paced
+    args.idle = counts["idle"]
     args.backlog = {name: getattr(args, f"backlog_{name}") or counts["backlog"][name] for name in counts["backlog"]}
     args.grid = {name: getattr(args, f"grid_{name}") or grid(counts["grid"][name]) for name in counts["grid"]}
     args.workloads = [w for w in args.workloads.split(",") if w]
@@ -222,13 +227,13 @@ def clients_for(
             paused,
             {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"]},
         ),
-        "ours-poll10": lambda: worker_client(
-            "ours-poll10",
-            "generated defaults, poll interval 10 ms",
+        "ours-held": lambda: worker_client(
+            "ours-held",
+            "previous default: every poll held",
             baked,
             api,
-            {**paused, "CONDUCTOR_WORKER_ALL_POLL_INTERVAL": str(FAST_POLL_MS)},
-            {"thread_count": defaults["thread_count"], "poll_ms": FAST_POLL_MS},
+            {**paused, **HELD},
+            {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"], "busy_s": 0},
         ),
         "anchor": lambda: worker_client(
             "anchor",
@@ -340,7 +345,26 @@ def run_rounds(
                 measured = measure(api, workload, client, args.rate, args.phase_timeout, log, server_pid)
                 rounds.append({**measured, "round": number})
                 (args.out / "rounds.json").write_text(json.dumps(rounds, indent=2))  # survives an interrupted run
+        if not args.no_idle and server_pid is not None and "noop" in projects:
+            rounds += idle_round(args, api, server_pid, projects["noop"], number)
     return rounds
+
+
+def idle_round(args: argparse.Namespace, api: str, server_pid: int, baked: BakedProject, number: int) -> list[Row]:
+    """What an idle worker costs in each polling setup (bench/idle_cost.py), the order rotating."""
+    settle, seconds = args.idle
+    setups = list(idle_cost.SETUPS)
+    shift = (number - 1) % len(setups)
+    rows = []
+    for setup in setups[shift:] + setups[:shift]:
+        found = idle_cost.measure(baked, api, server_pid, setup, seconds, settle)
+        log(
+            f"round {number}/{args.rounds} [idle/{setup}] {found['polls_per_s']:.1f} polls/s, worker "
+            f"{100 * found['worker_cores']:.1f} %, server {100 * found['server_cores']:.1f} % of a core"
+        )
+        settings = idle_cost.SETUPS[setup]
+        rows.append({"workload": "idle", "client": setup, "settings": settings, "round": number, **found})
+    return rows
 
 
 def unmeasured_workloads(rounds: list[Row], workloads: list[str]) -> dict[str, str]:
@@ -377,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             server_pid = server.process.pid if server.process else None
         if server_pid is None:
             not_measured["server CPU"] = f"no process on this machine listens on {api}'s port"
+            not_measured["idle"] = "the idle cost needs the server's CPU"
         log(f"server {api} (pid {server_pid}); baking and installing the projects")
         projects: dict[str, BakedProject] = {}
         for name in dict.fromkeys(PROJECT_BY_WORKLOAD[w] for w in args.workloads):

@@ -16,12 +16,13 @@ pytestmark = pytest.mark.bench
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
-    "noop": {"limit", "ours", "ours-poll10", "anchor"},
+    "noop": {"limit", "ours", "ours-held", "anchor"},
     "io": {"limit", "ours", "anchor"},
     "async": {"limit", "ours"},
     "types1": {"ours"},
     "types10": {"ours"},
 }
+IDLE_SETUPS = {"adaptive", "held", "busy"}
 # What each task waits, from the benchmark's own worker modules.
 WAIT_MS = {"io": 50, "async": 200}
 
@@ -38,7 +39,8 @@ def test_a_quick_benchmark_run_writes_a_sane_report(conductor: ConductorServer, 
 def check_report(out: Path, stdout: str) -> None:
     """Every section, every workload and client, sane numbers."""
     markdown = (out / "benchmark.md").read_text()
-    for section in ("## Targets", "## Results", "## The limit: threads x batch grid", "## Where the CPU went"):
+    sections = ("## Targets", "## Results", "## Idle cost", "## The limit: threads x batch grid", "## Where the CPU")
+    for section in sections:
         assert section in markdown, section
     assert (out / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "no-op tasks/s, ours / limit" in stdout
@@ -50,6 +52,11 @@ def check_report(out: Path, stdout: str) -> None:
         (w, c) for w, clients in EXPECTED.items() for c in clients
     }
     assert [r["import_s"] > 0 for r in rounds if r["workload"] == "import"] == [True]
+    idle = [r for r in rounds if r["workload"] == "idle"]
+    assert {r["client"] for r in idle} == IDLE_SETUPS, idle
+    for row in idle:
+        assert row["polls_per_s"] > 0 and 0 <= row["worker_cores"] < 2 and 0 <= row["server_cores"] < 2, row
+    assert "idle polls/s, adaptive default / every poll held" in stdout
 
     for row in (r for r in rounds if r["workload"] in EXPECTED):
         where = f"{row['workload']}/{row['client']}"

@@ -25,6 +25,13 @@ def test_defaults() -> None:
     assert settings.worker_domain is None
     assert settings.metrics_port is None  # a project with metrics sets WORKER_METRICS_PORT where it runs
     assert load_settings({"WORKER_METRICS_PORT": ""}).metrics_port is None
+    assert (settings.busy_seconds, settings.busy_poll_interval_ms) == (2, 10)  # adaptive polling is on
+
+
+def test_adaptive_polling_settings_and_off() -> None:
+    settings = load_settings({"WORKER_BUSY_SECONDS": "5", "WORKER_BUSY_POLL_INTERVAL_MS": "20"})
+    assert (settings.busy_seconds, settings.busy_poll_interval_ms) == (5, 20)
+    assert load_settings({"WORKER_BUSY_SECONDS": "0"}).busy_seconds == 0  # off: every poll held
 
 
 def test_full_configuration() -> None:
@@ -90,6 +97,10 @@ def test_sdk_configuration_carries_credentials() -> None:
         ({"WORKER_HEALTH_MAX_AGE_SECONDS": "-1"}, "WORKER_HEALTH_MAX_AGE_SECONDS"),
         ({"WORKER_METRICS_PORT": "70000"}, "WORKER_METRICS_PORT"),
         ({"WORKER_METRICS_PORT": "http"}, "WORKER_METRICS_PORT"),
+        ({"WORKER_BUSY_SECONDS": "-1"}, "WORKER_BUSY_SECONDS"),
+        ({"WORKER_BUSY_SECONDS": "long"}, "WORKER_BUSY_SECONDS"),
+        ({"WORKER_BUSY_POLL_INTERVAL_MS": "0"}, "WORKER_BUSY_POLL_INTERVAL_MS"),
+        ({"WORKER_BUSY_POLL_INTERVAL_MS": "5000"}, "WORKER_BUSY_POLL_INTERVAL_MS"),
     ],
 )
 def test_bad_configuration_names_the_variable(env: dict[str, str], variable: str) -> None:

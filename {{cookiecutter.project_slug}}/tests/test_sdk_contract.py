@@ -133,6 +133,12 @@ def test_registered_workers_carry_the_decorated_function_and_a_pause_flag() -> N
     assert workers[0].execute_function is inspect.unwrap(sync_worker)
     assert [sdk.is_async(worker) for worker in workers] == [False, True]
     assert all(worker.paused is False for worker in workers)
+    # The pace (poll_pace.py) sets `poll_interval` in ms; the runners read it through this before each poll.
+    previous, workers[0].poll_interval = workers[0].poll_interval, 10
+    try:
+        assert workers[0].get_polling_interval_in_seconds() == pytest.approx(0.01)
+    finally:
+        workers[0].poll_interval = previous
     assert any(worker.get_task_definition_name() == SYNC_TASK for worker in get_registered_workers())
 
 
@@ -223,10 +229,18 @@ class StandIn(ThreadingHTTPServer):
         """Every poll so far: its task type, and the `name=value` pairs of its query string."""
         return [(polled_type(path), path.partition("?")[2].split("&")) for what, path in self.seen() if what == "poll"]
 
-    def serve(self, tmp_path: Path, functions: list[Any]) -> WorkerHost:
+    def polls_of(self, task_type: str) -> list[tuple[int, list[str]]]:
+        """Each poll of this task type: its index among all requests, and its query's `name=value` pairs."""
+        return [
+            (index, path.partition("?")[2].split("&"))
+            for index, (what, path) in enumerate(self.seen())
+            if what == "poll" and polled_type(path) == task_type
+        ]
+
+    def serve(self, tmp_path: Path, functions: list[Any], **settings_given: Any) -> WorkerHost:
         """A worker host for these workers, polling this stand-in."""
         url = f"http://127.0.0.1:{self.server_address[1]}/api"
-        settings = replace(Settings(), server_url=url, health_dir=tmp_path)
+        settings = replace(Settings(), server_url=url, health_dir=tmp_path, **settings_given)
         host = WorkerHost(settings, 0, sdk.workers_for(functions), None)
         host.start()
         return host
@@ -309,8 +323,37 @@ def test_a_drain_finishes_and_reports_every_task_taken_and_takes_no_more(stand_i
     for kind in KINDS:
         # The next task handed out before the drain ran; its result went to the v1 update (no next task).
         assert ("/api/tasks", f"{kind}-next") in during_drain
-    assert stand_in.polls()
-    assert all("timeout=100" in query for _, query in stand_in.polls()), "the runners ask the server to hold polls"
+    first_polls = {kind: next(query for task_type, query in stand_in.polls() if task_type == kind) for kind in KINDS}
+    assert all("timeout=100" in query for query in first_polls.values()), "a quiet task type's polls are held"
+
+
+@pytest.mark.parametrize("function", [sync_worker, async_worker], ids=["sync", "async"])
+def test_a_busy_task_type_polls_unheld_every_few_ms_and_held_again_once_quiet(
+    stand_in: StandIn, tmp_path: Path, function: Any
+) -> None:
+    """The pace sets the SDK worker's `poll_interval`, which the runner reads before each poll: after its
+    tasks, a task type polls without the hold at the busy interval, then held at its own interval again."""
+    RELEASE.set()
+    kind = SYNC_TASK if function is sync_worker else ASYNC_TASK
+    busy = 0.6
+    host = stand_in.serve(tmp_path, [function], busy_seconds=busy)
+    try:
+        wait_for(lambda: len(stand_in.reported()) == 3, stand_in)  # the batch of two and the next task
+        reported = len(stand_in.seen())
+        time.sleep(busy + 0.4)
+        quiet = len(stand_in.seen())
+        time.sleep(WATCH_SECONDS)
+    finally:
+        assert host.drain(grace_seconds=20) == DRAINED
+    polls = stand_in.polls_of(kind)
+    busy_polls = [query for index, query in polls if reported <= index < quiet]
+    quiet_polls = [query for index, query in polls if quiet <= index]
+    unheld = [query for query in busy_polls if "timeout=0" in query]
+    # At 10 ms, ~60 polls in 0.6 s; held at 100 ms, ~10 in a second (the stand-in answers at once).
+    assert len(unheld) >= 15, f"{len(unheld)} unheld polls while busy: {busy_polls}"
+    assert quiet_polls, "no poll once quiet"
+    assert all("timeout=100" in query for query in quiet_polls), quiet_polls
+    assert len(quiet_polls) <= 15, f"{len(quiet_polls)} polls in {WATCH_SECONDS:g} s once quiet"
 
 
 @pytest.mark.parametrize("guard", ["ledger", "paused"])

@@ -21,6 +21,10 @@ DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
 # rides out a server outage; a worker process that stops polling altogether is caught after this long.
 DEFAULT_HEALTH_MAX_AGE_SECONDS = 150.0
 DEFAULT_WORKER_PROCESSES = 1
+# Adaptive polling (runtime/poll_pace.py, docs/sizing.md): how long a task type stays busy after work, and
+# how often it polls without the server's hold meanwhile.
+DEFAULT_BUSY_SECONDS = 2.0
+DEFAULT_BUSY_POLL_INTERVAL_MS = 10.0
 MAX_WORKER_PROCESSES = 64
 
 # Every per-worker property the SDK reads, as CONDUCTOR_WORKER_ALL_<PROP>, CONDUCTOR_WORKER_<TASK>_<PROP> or
@@ -68,6 +72,8 @@ class Settings:
     health_dir: Path = Path(tempfile.gettempdir()) / "conductor-worker-health"
     health_max_age_seconds: float = DEFAULT_HEALTH_MAX_AGE_SECONDS
     metrics_port: int | None = None  # WORKER_METRICS_PORT; unset or empty: no /metrics
+    busy_seconds: float = DEFAULT_BUSY_SECONDS  # WORKER_BUSY_SECONDS; 0: every poll held
+    busy_poll_interval_ms: float = DEFAULT_BUSY_POLL_INTERVAL_MS  # WORKER_BUSY_POLL_INTERVAL_MS
 
     @property
     def has_credentials(self) -> bool:
@@ -92,7 +98,8 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
     return value or None  # empty means unset
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float, low_allowed: str = "") -> float:
+    """A number in (low, high], or exactly `low` too when `low_allowed` says what it means."""
     raw = _optional(env, name)
     if raw is None:
         return default
@@ -100,7 +107,9 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number (got {raw!r})") from None
-    if not low < value <= high:
+    if low_allowed and not low <= value <= high:
+        raise ConfigError(f"{name} must be from {low:g} ({low_allowed}) to {high:g} (got {raw!r})")
+    if not low_allowed and not low < value <= high:
         raise ConfigError(f"{name} must be greater than {low:g} and at most {high:g} (got {raw!r})")
     return value
 
@@ -229,6 +238,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         health_dir=Path(health_dir) if health_dir else Settings.health_dir,
         health_max_age_seconds=_number(env, "WORKER_HEALTH_MAX_AGE_SECONDS", DEFAULT_HEALTH_MAX_AGE_SECONDS, 0, 86400),
         metrics_port=int(metrics_port) if metrics_port else None,
+        busy_seconds=_number(env, "WORKER_BUSY_SECONDS", DEFAULT_BUSY_SECONDS, 0, 3600, "off: every poll held"),
+        busy_poll_interval_ms=_number(env, "WORKER_BUSY_POLL_INTERVAL_MS", DEFAULT_BUSY_POLL_INTERVAL_MS, 0, 1000),
     )
 
 

@@ -6,8 +6,9 @@ Every SDK name the runtime uses is imported here, and `tests/test_sdk_contract.p
 them, so an SDK upgrade that moves or changes one fails `make check` by name instead of silently
 breaking the drain. Only public surfaces are used:
 - `Configuration` and `AuthenticationSettings`, the client configuration (server URL, access key);
-- `Worker` objects from `get_registered_workers()`, their `paused` flag and their poll interval
-  (`get_polling_interval_in_seconds()`, once the SDK has applied the CONDUCTOR_WORKER_* settings);
+- `Worker` objects from `get_registered_workers()`, their `paused` flag and their `poll_interval` (ms,
+  once the SDK has applied the CONDUCTOR_WORKER_* settings), which the runners read before every poll:
+  each task type's pace (poll_pace.py) sets it;
 - `TaskRunner` (exported) and `AsyncTaskRunner` (public class, but not exported at the top level:
   imported from its module), built with their public constructors;
 - the runners' `task_client` / `async_task_client` attribute, through which every poll, every result
@@ -23,8 +24,8 @@ breaking the drain. Only public surfaces are used:
 
 The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
 server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
-interval is. A worker whose poll interval is shorter than that beat asks without the hold
-(`timeout=0`): its polls answer at once, and the poll interval sets how soon a task is picked up.
+interval is. Each task type's `PollPace` (poll_pace.py) decides, poll by poll, whether to ask without the
+hold (`timeout=0`): while tasks keep coming, or always when its poll interval is shorter than that beat.
 """
 
 import inspect
@@ -44,6 +45,7 @@ from conductor.client.http.api.task_resource_api import TaskResourceApi
 
 from ..config import Settings
 from ..project import Project
+from .poll_pace import Pacing, PollPace
 from .task_ledger import HeldTask, TaskLedger
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "AuthenticationSettings",
     "Configuration",
     "MetricsSettings",
+    "Pacing",
     "TaskInProgress",
     "TaskLedger",
     "TaskRunner",
@@ -99,45 +102,50 @@ def _held(task: Any) -> HeldTask:
     )
 
 
-HOLD_BEAT_SECONDS = 0.1  # how often the server looks at the queue while it holds a poll
 LEASE_CHECK_SECONDS = 0.1  # how often due lease heartbeats are looked for
 
 
-def _poll_arguments(worker: Any, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The batch poll's query as the runner made it, without the hold when polls come faster than the beat."""
-    if worker.get_polling_interval_in_seconds() < HOLD_BEAT_SECONDS:
-        return {**arguments, "timeout": 0}
-    return arguments
+def _poll_arguments(pace: PollPace, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The batch poll's query as the runner made it, without the hold when the pace says so."""
+    return arguments if pace.poll_held() else {**arguments, "timeout": 0}
 
 
 def _polled(tasks: Any) -> list[HeldTask]:
     return [_held(task) for task in tasks or [] if task is not None and task.task_id]
 
 
-def _reported(ledger: TaskLedger, body: Any, next_task: Any) -> None:
+def _reported(ledger: TaskLedger, pace: PollPace, body: Any, next_task: Any) -> None:
     """The server accepted the result in `body`; `next_task` is what update-v2 handed out with it."""
     if next_task is not None:
         ledger.take(_held(next_task))  # before the release: held never reads empty in between
     if not body.extend_lease:  # lease heartbeats come through the update too; they release nothing
         ledger.release(body.task_id, str(getattr(body.status, "value", body.status)))
+        pace.saw_work()
+
+
+def _polled_work(ledger: TaskLedger, pace: PollPace, tasks: Any) -> None:
+    taken = _polled(tasks)
+    ledger.poll_finished(taken)
+    if taken:
+        pace.saw_work()
 
 
 class CountingTaskClient(TaskResourceApi):
     """The sync runner's task client: records what it takes and reports; once draining, takes nothing."""
 
-    def __init__(self, api_client: Any, ledger: TaskLedger, worker: Any) -> None:
+    def __init__(self, api_client: Any, ledger: TaskLedger, pace: PollPace) -> None:
         super().__init__(api_client)
         self.ledger = ledger
-        self.worker = worker
+        self.pace = pace
 
     def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
         if not self.ledger.poll_started():
             return []
         tasks = None
         try:
-            tasks = super().batch_poll(tasktype, **_poll_arguments(self.worker, kwargs))
+            tasks = super().batch_poll(tasktype, **_poll_arguments(self.pace, kwargs))
         finally:
-            self.ledger.poll_finished(_polled(tasks))
+            _polled_work(self.ledger, self.pace, tasks)
         return tasks
 
     def update_task_v2(self, body: Any, **kwargs: Any) -> Any:
@@ -146,31 +154,31 @@ class CountingTaskClient(TaskResourceApi):
             self.update_task(body, **kwargs)
             return None
         next_task = super().update_task_v2(body, **kwargs)
-        _reported(self.ledger, body, next_task)
+        _reported(self.ledger, self.pace, body, next_task)
         return next_task
 
     def update_task(self, body: Any, **kwargs: Any) -> Any:
         result = super().update_task(body, **kwargs)
-        _reported(self.ledger, body, None)
+        _reported(self.ledger, self.pace, body, None)
         return result
 
 
 class CountingAsyncTaskClient(AsyncTaskResourceApi):
     """The same for the async runner."""
 
-    def __init__(self, api_client: Any, ledger: TaskLedger, worker: Any) -> None:
+    def __init__(self, api_client: Any, ledger: TaskLedger, pace: PollPace) -> None:
         super().__init__(api_client)
         self.ledger = ledger
-        self.worker = worker
+        self.pace = pace
 
     async def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
         if not self.ledger.poll_started():
             return []
         tasks = None
         try:
-            tasks = await super().batch_poll(tasktype, **_poll_arguments(self.worker, kwargs))
+            tasks = await super().batch_poll(tasktype, **_poll_arguments(self.pace, kwargs))
         finally:
-            self.ledger.poll_finished(_polled(tasks))
+            _polled_work(self.ledger, self.pace, tasks)
         return tasks
 
     async def update_task_v2(self, body: Any, **kwargs: Any) -> Any:
@@ -178,12 +186,12 @@ class CountingAsyncTaskClient(AsyncTaskResourceApi):
             await self.update_task(body, **kwargs)
             return None
         next_task = await super().update_task_v2(body, **kwargs)
-        _reported(self.ledger, body, next_task)
+        _reported(self.ledger, self.pace, body, next_task)
         return next_task
 
     async def update_task(self, body: Any, **kwargs: Any) -> Any:
         result = await super().update_task(body, **kwargs)
-        _reported(self.ledger, body, None)
+        _reported(self.ledger, self.pace, body, None)
         return result
 
 
@@ -191,12 +199,19 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
     """`AsyncTaskRunner` creates its task client inside `run()`; this property wraps it as it is set."""
 
     def __init__(
-        self, worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
+        self,
+        worker: Any,
+        configuration: Any,
+        metrics_settings: Any,
+        listeners: list[Any],
+        ledger: TaskLedger,
+        pacing: Pacing,
     ):
         self.ledger = ledger
-        self.polled_worker = worker  # our own reference: the runner's `worker` attribute is the SDK's business
         self._counting_client: CountingAsyncTaskClient | None = None
         super().__init__(worker, configuration, metrics_settings, listeners)
+        # Our own reference to the worker, made once the SDK has applied its CONDUCTOR_WORKER_* settings.
+        self.pace = pacing.pace(worker)
 
     @property
     def async_task_client(self) -> CountingAsyncTaskClient | None:
@@ -205,19 +220,25 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
     @async_task_client.setter
     def async_task_client(self, client: Any) -> None:
         self._counting_client = (
-            None if client is None else CountingAsyncTaskClient(client.api_client, self.ledger, self.polled_worker)
+            None if client is None else CountingAsyncTaskClient(client.api_client, self.ledger, self.pace)
         )
 
 
 def build_runner(
-    worker: Any, configuration: Any, metrics_settings: Any, listeners: list[Any], ledger: TaskLedger
+    worker: Any,
+    configuration: Any,
+    metrics_settings: Any,
+    listeners: list[Any],
+    ledger: TaskLedger,
+    pacing: Pacing | None = None,
 ) -> Any:
     """A runner for one worker, through the public constructors: `AsyncTaskRunner` for `async def`."""
     LeaseManager.get_instance(check_interval=LEASE_CHECK_SECONDS)  # the runners share this one
+    pacing = pacing or Pacing()
     if is_async(worker):
-        return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger)
-    runner = TaskRunner(worker, configuration, metrics_settings, listeners)
-    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, worker)
+        return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger, pacing)
+    runner = TaskRunner(worker, configuration, metrics_settings, listeners)  # applies CONDUCTOR_WORKER_* first
+    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, pacing.pace(worker))
     return runner
 
 

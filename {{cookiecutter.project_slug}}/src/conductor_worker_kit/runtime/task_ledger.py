@@ -32,6 +32,7 @@ class TaskLedger:
         self._polls_in_flight = 0
         self._draining = False
         self._overdue: list[tuple[HeldTask, str]] = []
+        self._first_poll = threading.Event()
 
     @property
     def draining(self) -> bool:
@@ -53,6 +54,12 @@ class TaskLedger:
         with self._lock:
             self._polls_in_flight -= 1
             self._held.update((task.task_id, task) for task in tasks)
+        self._first_poll.set()
+
+    def wait_for_first_poll(self, timeout: float) -> bool:
+        """Block until a poll has been answered (True) or `timeout` seconds passed (False): what can wait
+        until the worker is serving waits for this."""
+        return self._first_poll.wait(timeout)
 
     def take(self, task: HeldTask) -> None:
         """A task handed out with a result (update-v2's next task)."""

@@ -30,11 +30,15 @@ from typing import Any
 from ..config import ConfigError, Settings, check_task_variables, load_process_layout
 from ..project import Project
 from . import run_state
+from .poll_pace import prometheus_poll_counter
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
 from .stop_request import StopRequest
 from .task_ledger import HeldTask, TaskLedger
 
 BEAT_EVERY_SECONDS = 1.0
+# The start warning looks up task definitions once the first poll is answered (it would delay it), or
+# after this long if no poll is answered (say, the server is slow): it warns all the same.
+FIRST_POLL_WAIT_SECONDS = 10.0
 # Results the server would refuse to take once the task timed out; IN_PROGRESS only asks to be polled again.
 FINAL_STATUSES = {"COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"}
 
@@ -80,11 +84,14 @@ class WorkerHost:
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
         listeners = [HostEvents(settings, slot, self.ledger)]
+        pacing = sdk.Pacing(
+            settings.busy_seconds, settings.busy_poll_interval_ms, prometheus_poll_counter() if metrics else None
+        )
         self.sync_runners: list[Any] = []
         self.async_runners: list[Any] = []
         for worker in workers:
             runners = self.async_runners if sdk.is_async(worker) else self.sync_runners
-            runners.append(sdk.build_runner(worker, configuration, metrics, listeners, self.ledger))
+            runners.append(sdk.build_runner(worker, configuration, metrics, listeners, self.ledger, pacing))
         self.loop = asyncio.new_event_loop()
         self.threads: list[threading.Thread] = []
 
@@ -216,10 +223,12 @@ def warn_dropped_results(settings: Settings, overdue: list[tuple[HeldTask, str]]
         log.debug("could not look up late results: %s", error)
 
 
-def warn_undefined_tasks(settings: Settings, task_names: list[str]) -> None:
+def warn_undefined_tasks(settings: Settings, task_names: list[str], ledger: TaskLedger | None = None) -> None:
     """A WARNING for each served task the server has no definition of: it is polled all the same, but no
     workflow can schedule it until `register` runs. Only a hint: an error here (a key that may not read
-    metadata too) is left to the runners."""
+    metadata too) is left to the runners. With `ledger`, it waits for the first poll, which it must not delay."""
+    if ledger is not None:
+        ledger.wait_for_first_poll(FIRST_POLL_WAIT_SECONDS)
     from ..conductor_client import ConductorClient, ServerError
 
     try:
@@ -287,6 +296,8 @@ def run(
                 return BAD_CONFIG
             # A restart: the other processes are serving; losing /metrics is better than stopping them.
             log.error("%s: /metrics is not served until the worker restarts", error)
+    # What is loaded by now lives as long as the process: collections no longer walk it.
+    gc.freeze()
     host.start()
     gc.enable()
     names = [worker.get_task_definition_name() for worker in workers]
@@ -294,7 +305,7 @@ def run(
     log.info("process %d serves %s", slot, ", ".join(names))
     if plan is not None:  # the first start of the first process: once per `worker` command
         every_task = [task for tasks in plan for task in tasks]
-        threading.Thread(target=warn_undefined_tasks, args=(settings, every_task), daemon=True).start()
+        threading.Thread(target=warn_undefined_tasks, args=(settings, every_task, host.ledger), daemon=True).start()
     while not stop.wait(0.2):
         host.check_late_results()
         if os.getppid() != parent:

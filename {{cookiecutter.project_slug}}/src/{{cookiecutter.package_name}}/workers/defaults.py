@@ -4,6 +4,7 @@ Change them here to change them for all; CONDUCTOR_WORKER_* variables override t
 """
 
 THREAD_COUNT = 16  # tasks run at once per worker process (see the README's Sizing)
-# The longest wait between empty polls. From 100 the server holds each poll (~50 ms to pick a task up);
-# below, polls are not held: faster pick-up for more idle polls (see the README's Sizing).
+# The longest wait between empty polls while a task type is quiet. From 100 the server holds each poll
+# (~50 ms to pick a task up); right after work the worker polls unheld every 10 ms for 2 s anyway
+# (WORKER_BUSY_SECONDS). Below 100, polls are never held: more idle polls (see the README's Sizing).
 POLL_INTERVAL_MILLIS = 100
