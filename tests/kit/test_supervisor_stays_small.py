@@ -25,6 +25,7 @@ SUPERVISOR_SIDE = (
     "runtime/run_state.py",
     "runtime/stop_request.py",
     "runtime/process_protocol.py",
+    "runtime/log_format.py",
 )
 
 

@@ -47,10 +47,18 @@ RELEASE = threading.Event()
 # arrive (an empty batch does not hold the runner). A runner that kept polling makes ~10 a second.
 POLLS_AFTER_A_STOP = 2
 WATCH_SECONDS = 1.0
+# What `sdk.task_fields()` returned inside each task run (log lines carry it), by task id.
+TASK_FIELDS: dict[str, dict[str, Any] | None] = {}
+
+
+def _record_task_fields() -> None:
+    fields = sdk.task_fields()
+    TASK_FIELDS[str((fields or {}).get("task_id"))] = fields
 
 
 @worker_task(task_definition_name=SYNC_TASK, thread_count=4)
 def sync_worker(hold: bool = False) -> dict[str, bool]:
+    _record_task_fields()
     if hold:
         RELEASE.wait(timeout=30)
     return {"held": hold}
@@ -58,6 +66,7 @@ def sync_worker(hold: bool = False) -> dict[str, bool]:
 
 @worker_task(task_definition_name=ASYNC_TASK, thread_count=4)
 async def async_worker(hold: bool = False) -> dict[str, bool]:
+    _record_task_fields()
     while hold and not RELEASE.is_set():
         await asyncio.sleep(0.01)
     return {"held": hold}
@@ -195,6 +204,7 @@ class StandIn(ThreadingHTTPServer):
             "taskDefName": kind,
             "workflowInstanceId": "wf",
             "status": "IN_PROGRESS",
+            "retryCount": 1,
             "inputData": {"hold": hold},
         }
 
@@ -269,6 +279,9 @@ def test_the_runners_poll_and_report_through_the_counting_clients(
     assert host.drain(grace_seconds=20) == DRAINED
     assert sorted(stand_in.reported()) == [f"{kind}-1", f"{kind}-2", f"{kind}-next"]
     assert host.ledger.held() == []
+    # The task context the SDK sets around each run, as log lines read it (retryCount 1: the second attempt).
+    assert TASK_FIELDS[f"{kind}-1"] == {"task_type": kind, "task_id": f"{kind}-1", "workflow_id": "wf", "attempt": 2}
+    assert sdk.task_fields() is None  # outside a task
 
 
 def test_a_lease_heartbeat_releases_nothing_and_a_result_does(stand_in: StandIn, tmp_path: Path) -> None:

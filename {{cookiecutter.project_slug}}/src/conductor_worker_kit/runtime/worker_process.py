@@ -72,7 +72,9 @@ class HostEvents:
 class WorkerHost:
     def __init__(self, settings: Settings, slot: int, workers: list[Any], metrics_dir: str | None) -> None:
         from . import sdk_adapter as sdk  # slow: the SDK, after the signal handlers are in place
+        from .log_format import use_task_fields
 
+        use_task_fields(sdk.task_fields)
         self.ledger = TaskLedger()
         self.settings = settings
         self.workers = workers
