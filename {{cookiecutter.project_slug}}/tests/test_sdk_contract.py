@@ -26,9 +26,15 @@ from conductor.client.automator.task_runner import TaskRunner
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+from conductor.client.event.task_runner_events import (
+    TaskExecutionCompleted,
+    TaskExecutionFailure,
+    TaskExecutionStarted,
+)
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.models.task_result import TaskResult
+from conductor.client.worker.exception import NonRetryableException
 from conductor.client.worker.worker_task import worker_task
 from conductor_worker_kit.config import Settings
 from conductor_worker_kit.runtime import sdk_adapter as sdk
@@ -115,6 +121,18 @@ def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
     assert sdk.MetricsSettings is MetricsSettings
     assert sdk.Configuration is Configuration
     assert sdk.AuthenticationSettings is AuthenticationSettings
+
+
+def test_the_task_execution_events_carry_what_the_spans_read() -> None:
+    """runtime/tracing.py listens to these events (the SDK calls `on_<event in snake case>`) and reads these fields."""
+    for event, fields in (
+        (TaskExecutionStarted, {"task_type", "task_id", "workflow_instance_id"}),
+        (TaskExecutionCompleted, {"task_id"}),
+        (TaskExecutionFailure, {"task_id", "cause"}),
+    ):
+        assert fields <= set(inspect.signature(event).parameters), event
+    assert sdk.is_terminal_failure(NonRetryableException("no"))
+    assert not sdk.is_terminal_failure(RuntimeError())
 
 
 @pytest.mark.parametrize("runner", [TaskRunner, AsyncTaskRunner])

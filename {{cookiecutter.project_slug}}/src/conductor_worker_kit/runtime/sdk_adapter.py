@@ -15,7 +15,8 @@ breaking the drain. Only public surfaces are used:
 - the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks;
 - `TaskInProgress` (from `conductor.client.context.task_context`), what a worker returns for "not done
   yet": the kit's `in_progress()` builds it with checked, typed arguments.
-- `get_task_context()` (same module), the running task, for the fields of log lines (`task_fields()`).
+- `get_task_context()` (same module), the running task, for the fields of log lines (`task_fields()`);
+  `NonRetryableException`, a failure that is not retried, for a span's outcome.
 - `LeaseManager.get_instance(check_interval=)`, the process's lease heartbeats: made before the runners
   take the SDK's default, which checks once a second for heartbeats due at 80 % of responseTimeoutSeconds,
   so one came up to a second late, after the server had timed out a task of a few seconds' timeout.
@@ -40,6 +41,7 @@ from conductor.client.configuration.settings.metrics_settings import MetricsSett
 from conductor.client.context.task_context import TaskInProgress, get_task_context
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
+from conductor.client.worker.exception import NonRetryableException
 
 from ..config import Settings
 from ..project import Project
@@ -246,3 +248,8 @@ def task_fields() -> dict[str, Any] | None:
         "workflow_id": task.workflow_instance_id,
         "attempt": (task.retry_count or 0) + 1,
     }
+
+
+def is_terminal_failure(error: BaseException) -> bool:
+    """Whether a worker's exception fails its task for good (`NonRetryableException`), retries left or not."""
+    return isinstance(error, NonRetryableException)

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..config import ConfigError, Settings, check_task_variables, load_process_layout
 from ..project import Project
-from . import run_state
+from . import run_state, tracing
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
 from .stop_request import StopRequest
 from .task_ledger import HeldTask, TaskLedger
@@ -81,7 +81,7 @@ class WorkerHost:
         configuration = sdk.configuration(settings)
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
-        listeners = [HostEvents(settings, slot, self.ledger)]
+        listeners = [HostEvents(settings, slot, self.ledger), *tracing.listeners()]
         self.sync_runners: list[Any] = []
         self.async_runners: list[Any] = []
         for worker in workers:
@@ -279,6 +279,7 @@ def run(
         return DRAINED
     if plan is not None:
         report(report_pipe, plan=plan)
+    tracing.start(project.package)
     host = WorkerHost(settings, slot, workers, str(metrics_dir) if metrics_dir else None)
     if slot == 0 and host.metrics_dir is not None and settings.metrics_port is not None:
         try:
@@ -305,5 +306,8 @@ def run(
         stopped = host.stopped_runners()
         if stopped:
             log.error("%s stopped unexpectedly (the error is above): exiting to be restarted", ", ".join(stopped))
+            tracing.flush()
             return FAILED
-    return host.drain(settings.shutdown_grace_seconds, stop)
+    status = host.drain(settings.shutdown_grace_seconds, stop)
+    tracing.flush()
+    return status
