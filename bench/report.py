@@ -144,6 +144,22 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             digits=0,
         ),
         _check(
+            "no-op tasks/s, JSON logs / text logs (ours-json / ours)",
+            0.9,
+            True,
+            paired_ratios(rounds, ("noop", "ours-json"), ("noop", "ours"), tasks_per_s),
+            f"medians {tps('noop', 'ours-json')} vs {tps('noop', 'ours')} tasks/s",
+            why("noop"),
+        ),
+        _check(
+            "no-op tasks/s, traces on / off (ours-traced / ours)",
+            0.9,
+            True,
+            paired_ratios(rounds, ("noop", "ours-traced"), ("noop", "ours"), tasks_per_s),
+            f"medians {tps('noop', 'ours-traced')} vs {tps('noop', 'ours')} tasks/s; a span per task, sent in batches",
+            why("noop"),
+        ),
+        _check(
             "I/O-bound (50 ms) tasks/s, ours / anchor (SDK defaults)",
             5.0,
             True,
