@@ -74,6 +74,6 @@ def test_a_span_per_execution_with_the_task_and_its_outcome(
 def test_an_endpoint_without_the_packages_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tracing.unavailable({}) is None
     assert tracing.unavailable({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) is None  # installed here
-    monkeypatch.setattr(tracing, "PACKAGES", ("opentelemetry.not_a_package",))
+    monkeypatch.setattr(tracing, "DISTRIBUTIONS", ("opentelemetry-not-a-package",))
     line = tracing.unavailable({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     assert line is not None and "\n" not in line and "--extra tracing" in line

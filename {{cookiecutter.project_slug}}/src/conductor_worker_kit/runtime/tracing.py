@@ -23,14 +23,14 @@ Only worker processes load OpenTelemetry: the `worker` command checks that it is
 """
 
 import hashlib
-import importlib.util
+import importlib.metadata
 import os
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-PACKAGES = ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
+DISTRIBUTIONS = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http")  # the `tracing` extra
 FLUSH_SECONDS = 5.0
 
 _provider: Any = None  # this worker process's TracerProvider, once started
@@ -42,10 +42,13 @@ def wanted(env: Mapping[str, str]) -> bool:
 
 
 def installed() -> bool:
+    """From the installed packages' metadata: nothing of OpenTelemetry is imported."""
     try:
-        return all(importlib.util.find_spec(name) is not None for name in PACKAGES)
-    except ModuleNotFoundError:  # a parent package is missing altogether
+        for name in DISTRIBUTIONS:
+            importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
         return False
+    return True
 
 
 def unavailable(env: Mapping[str, str]) -> str | None:
