@@ -170,6 +170,12 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
     ]
 
 
+def client_cpu_per_task(row: Row) -> float | None:
+    """The worker tree's CPU seconds per task in the drain window: less swayed by other load than tasks/s."""
+    cpu, done = row.get("cpu"), row.get("backlog_completed")
+    return cpu["client_cpu_s"] / done if cpu and done else None
+
+
 def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     """Ratios without a target, for context."""
     pairs = [("noop", "ours", "anchor"), ("io", "ours", "limit"), ("io", "anchor", "limit")]
@@ -179,7 +185,15 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     ]
     # What a 10 ms poll interval (polls without the server's hold) buys, against the latency target's 2x.
     fast = paired_ratios(rounds, ("noop", "ours-poll10"), ("noop", "limit"), get("start_p50_ms"))
-    return [*found, ("noop: ours-poll10 / limit p50 scheduled → started", Spread.of(fast))]
+    costs = [
+        (f"noop: {name} / ours worker CPU per task", paired_ratios(rounds, ("noop", name), ("noop", "ours"), cpu))
+        for name, cpu in (("ours-json", client_cpu_per_task), ("ours-traced", client_cpu_per_task))
+    ]
+    return [
+        *found,
+        ("noop: ours-poll10 / limit p50 scheduled → started", Spread.of(fast)),
+        *((name, Spread.of(values)) for name, values in costs),
+    ]
 
 
 def limit_warnings(rounds: list[Row]) -> list[str]:
