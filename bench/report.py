@@ -176,6 +176,22 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             digits=0,
         ),
         _check(
+            "no-op tasks/s, JSON logs / text logs (ours-json / ours)",
+            0.9,
+            True,
+            paired_ratios(rounds, ("noop", "ours-json"), ("noop", "ours"), tasks_per_s),
+            f"medians {tps('noop', 'ours-json')} vs {tps('noop', 'ours')} tasks/s",
+            why("noop"),
+        ),
+        _check(
+            "no-op tasks/s, traces on / off (ours-traced / ours)",
+            0.9,
+            True,
+            paired_ratios(rounds, ("noop", "ours-traced"), ("noop", "ours"), tasks_per_s),
+            f"medians {tps('noop', 'ours-traced')} vs {tps('noop', 'ours')} tasks/s; a span per task, sent in batches",
+            why("noop"),
+        ),
+        _check(
             "I/O-bound (50 ms) tasks/s, ours / anchor (SDK defaults)",
             5.0,
             True,
@@ -191,6 +207,12 @@ def _percent(rounds: list[Row], setup: str, key: str) -> str:
     return _num(None if value is None else 100 * value, 1)
 
 
+def client_cpu_per_task(row: Row) -> float | None:
+    """The worker tree's CPU seconds per task in the drain window: less swayed by other load than tasks/s."""
+    cpu, done = row.get("cpu"), row.get("backlog_completed")
+    return cpu["client_cpu_s"] / done if cpu and done else None
+
+
 def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     """Ratios without a target, for context."""
     pairs = [("noop", "ours", "anchor"), ("noop", "ours-held", "limit"), ("io", "anchor", "limit")]
@@ -202,8 +224,13 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     held = paired_ratios(rounds, ("noop", "ours-held"), ("noop", "limit"), get("start_p50_ms"))
     server = paired_ratios(rounds, ("idle", "adaptive"), ("idle", "held"), get("server_cores"))
     busy = paired_ratios(rounds, ("idle", "busy"), ("idle", "held"), get("polls_per_s"))
+    costs = [
+        (f"noop: {name} / ours worker CPU per task", paired_ratios(rounds, ("noop", name), ("noop", "ours"), cpu))
+        for name, cpu in (("ours-json", client_cpu_per_task), ("ours-traced", client_cpu_per_task))
+    ]
     return [
         *found,
+        *((name, Spread.of(values)) for name, values in costs),
         ("noop: ours-held / limit p50 scheduled → started", Spread.of(held)),
         ("idle: server CPU, adaptive / held", Spread.of(server)),
         ("idle: polls/s, busy (unheld every 10 ms) / held", Spread.of(busy)),

@@ -2,8 +2,10 @@
 
 Clients: "limit" (bench/rawclient.py, plain HTTP, no SDK, at the best point of a threads x batch grid swept
 in the same run), "ours" (a baked project's `worker` command with its generated defaults: adaptive polling),
-"ours-held" (the same with the previous default, every poll held: WORKER_BUSY_SECONDS=0; no-op workload only)
-and "anchor" (the same project with the SDK's defaults: 1 thread, 100 ms poll).
+"ours-held" (the same with the previous default, every poll held: WORKER_BUSY_SECONDS=0; no-op workload only),
+"ours-json" and "ours-traced" (the same with WORKER_LOG_FORMAT=json, and with OpenTelemetry traces sent to a
+real OTLP/HTTP receiver in this process: no-op workload only, their cost) and "anchor" (the same project with
+the SDK's defaults: 1 thread, 100 ms poll).
 Workloads: "noop" (the generated example worker), "io" (a sync worker that sleeps 50 ms), "async" (an
 `async def` worker that awaits 200 ms, 1000-task backlog), "types1" / "types10" (memory of a project with
 one task type and with ten, idle and under load). Each round also times one SDK import ("import") and
@@ -31,13 +33,14 @@ from bench.sampling import listening_pid
 from bench.stats import Row, aggregate
 from harness.baked_project import BakedProject
 from harness.conductor_server import SERVER_VERSION, ConductorServer, free_port
+from harness.trace_receiver import TraceReceiver
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "raw"
 WORKLOADS = ("noop", "io", "async", "types1", "types10")
-CLIENTS = ("limit", "ours", "ours-held", "anchor")
+CLIENTS = ("limit", "ours", "ours-held", "ours-json", "ours-traced", "anchor")
 CLIENTS_BY_WORKLOAD = {
-    "noop": ("limit", "ours", "ours-held", "anchor"),
+    "noop": ("limit", "ours", "ours-held", "ours-json", "ours-traced", "anchor"),
     "io": ("limit", "ours", "anchor"),
     "async": ("limit", "ours"),
     "types1": ("ours",),
@@ -197,6 +200,16 @@ def worker_client(
     return Client(name=name, description=description, launch=launch, settings=settings)
 
 
+_receiver: list[TraceReceiver] = []
+
+
+def trace_endpoint() -> str:
+    """The OTLP/HTTP receiver "ours-traced" sends its spans to: one for the run, started when first needed."""
+    if not _receiver:
+        _receiver.append(TraceReceiver().__enter__())
+    return _receiver[0].endpoint
+
+
 def raw_client(api: str, workload: Workload, threads: int, batch: int, log_dir: Path) -> Client:
     def launch() -> subprocess.Popen[bytes]:
         command = [
@@ -234,6 +247,22 @@ def clients_for(
             api,
             {**paused, **HELD},
             {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"], "busy_s": 0},
+        ),
+        "ours-json": lambda: worker_client(
+            "ours-json",
+            "generated defaults, WORKER_LOG_FORMAT=json",
+            baked,
+            api,
+            {**paused, "WORKER_LOG_FORMAT": "json"},
+            {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"]},
+        ),
+        "ours-traced": lambda: worker_client(
+            "ours-traced",
+            "generated defaults, a span per task sent over OTLP/HTTP",
+            baked,
+            api,
+            {**paused, "OTEL_EXPORTER_OTLP_ENDPOINT": trace_endpoint()},
+            {"thread_count": defaults["thread_count"], "poll_ms": defaults["poll_interval_millis"]},
         ),
         "anchor": lambda: worker_client(
             "anchor",

@@ -96,14 +96,16 @@ class BakedProject:
     def files(self) -> list[Path]:
         return sorted(p for p in self.path.rglob("*") if p.is_file() and ".venv" not in p.parts)
 
-    def install(self) -> "BakedProject":
-        """A virtualenv with the locked dependencies, as `make install` makes it: `uv sync --locked`.
+    def install(self, extras: bool = True) -> "BakedProject":
+        """A virtualenv with the locked dependencies, as `make install` makes it: `uv sync --locked
+        --all-extras`; with `extras` False, as the image without build arguments: no optional group.
 
         The test suite's own uv (the version uv.lock pins) stands in for the one `make install` bootstraps.
         """
         if not (self.bin / "python").exists():
             python = python_for(self.answers["python_version"])
-            self._check([sys.executable, "-m", "uv", "sync", "--locked", "--quiet", "--python", python])
+            optional = ["--all-extras"] if extras else []
+            self._check([sys.executable, "-m", "uv", "sync", "--locked", "--quiet", *optional, "--python", python])
             if SDK_VERSION:
                 # The canary: the newest (or a given) conductor-python instead of the locked one.
                 requirement = "conductor-python" if SDK_VERSION == "latest" else f"conductor-python=={SDK_VERSION}"

@@ -96,6 +96,7 @@ def test_uv_lock_is_the_one_lock_and_pins_every_declared_dependency(baker: Any) 
     assert not list(project.path.glob("requirements*"))
     pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
     declared = pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+    declared += [pin for extra in pyproject["project"]["optional-dependencies"].values() for pin in extra]
     locked = {
         f"{package['name']}=={package['version']}"
         for package in tomllib.loads((project.path / "uv.lock").read_text())["package"]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.bench
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
-    "noop": {"limit", "ours", "ours-held", "anchor"},
+    "noop": {"limit", "ours", "ours-held", "ours-json", "ours-traced", "anchor"},
     "io": {"limit", "ours", "anchor"},
     "async": {"limit", "ours"},
     "types1": {"ours"},

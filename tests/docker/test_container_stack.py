@@ -250,6 +250,21 @@ def test_a_bumped_base_image_tag_still_builds_and_runs(stack: Stack, tmp_path: P
         stack.engine.docker("image", "rm", "--force", "localhost/bumped", bumped, check=False)
 
 
+def test_the_tracing_extra_is_in_the_image_only_when_asked_for(stack: Stack) -> None:
+    """The default image stays as lean as before; `--build-arg EXTRAS=tracing` adds OpenTelemetry."""
+    probe = ("run", "--rm", "--entrypoint", "python")
+    check = ("-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http")
+    assert stack.engine.docker(*probe, stack.image, *check, check=False).returncode != 0
+    tag = "localhost/traced-worker"
+    build = ("build", "--network", "host", "--pull=false", "--build-arg", "EXTRAS=tracing")
+    stack.engine.docker(*build, "-t", tag, str(stack.project.path), timeout=900)
+    try:
+        result = stack.engine.docker(*probe, tag, *check, check=False)
+        assert result.returncode == 0, result.stderr
+    finally:
+        stack.engine.docker("image", "rm", "--force", tag, check=False)
+
+
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context(stack: Stack, tmp_path: Path) -> None:
     context = tmp_path / "context"
     context.mkdir()

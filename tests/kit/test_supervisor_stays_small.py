@@ -12,7 +12,7 @@ from pathlib import Path
 
 import conductor_worker_kit
 
-HEAVY = ("conductor", "prometheus_client", "httpx")
+HEAVY = ("conductor", "prometheus_client", "httpx", "opentelemetry")
 KIT = Path(conductor_worker_kit.__file__).parent
 # What the `worker` command's process runs: the command line, the supervisor and what they import.
 SUPERVISOR_SIDE = (
@@ -25,6 +25,7 @@ SUPERVISOR_SIDE = (
     "runtime/run_state.py",
     "runtime/stop_request.py",
     "runtime/process_protocol.py",
+    "runtime/log_format.py",
 )
 
 

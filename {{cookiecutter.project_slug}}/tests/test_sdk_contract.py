@@ -26,6 +26,11 @@ from conductor.client.automator.task_runner import TaskRunner
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.configuration.settings.metrics_settings import MetricsSettings
+from conductor.client.event.task_runner_events import (
+    TaskExecutionCompleted,
+    TaskExecutionFailure,
+    TaskExecutionStarted,
+)
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.models.task_result import TaskResult
@@ -48,10 +53,18 @@ RELEASE = threading.Event()
 # arrive (an empty batch does not hold the runner). A runner that kept polling makes ~10 a second.
 POLLS_AFTER_A_STOP = 2
 WATCH_SECONDS = 1.0
+# What `sdk.task_fields()` returned inside each task run (log lines carry it), by task id.
+TASK_FIELDS: dict[str, dict[str, Any] | None] = {}
+
+
+def _record_task_fields() -> None:
+    fields = sdk.task_fields()
+    TASK_FIELDS[str((fields or {}).get("task_id"))] = fields
 
 
 @worker_task(task_definition_name=SYNC_TASK, thread_count=4)
 def sync_worker(hold: bool = False) -> dict[str, bool]:
+    _record_task_fields()
     if hold:
         RELEASE.wait(timeout=30)
     return {"held": hold}
@@ -59,6 +72,7 @@ def sync_worker(hold: bool = False) -> dict[str, bool]:
 
 @worker_task(task_definition_name=ASYNC_TASK, thread_count=4)
 async def async_worker(hold: bool = False) -> dict[str, bool]:
+    _record_task_fields()
     while hold and not RELEASE.is_set():
         await asyncio.sleep(0.01)
     return {"held": hold}
@@ -107,6 +121,18 @@ def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
     assert sdk.MetricsSettings is MetricsSettings
     assert sdk.Configuration is Configuration
     assert sdk.AuthenticationSettings is AuthenticationSettings
+
+
+def test_the_task_execution_events_carry_what_the_spans_read() -> None:
+    """runtime/tracing.py listens to these events (the SDK calls `on_<event in snake case>`) and reads these fields."""
+    for event, fields in (
+        (TaskExecutionStarted, {"task_type", "task_id", "workflow_instance_id"}),
+        (TaskExecutionCompleted, {"task_id"}),
+        (TaskExecutionFailure, {"task_id", "cause"}),
+    ):
+        assert fields <= set(inspect.signature(event).parameters), event
+    assert sdk.is_terminal_failure(NonRetryableException("no"))
+    assert not sdk.is_terminal_failure(RuntimeError())
 
 
 @pytest.mark.parametrize("runner", [TaskRunner, AsyncTaskRunner])
@@ -202,6 +228,7 @@ class StandIn(ThreadingHTTPServer):
             "taskDefName": kind,
             "workflowInstanceId": "wf",
             "status": "IN_PROGRESS",
+            "retryCount": 1,
             "inputData": {"hold": hold},
         }
 
@@ -284,6 +311,9 @@ def test_the_runners_poll_and_report_through_the_counting_clients(
     assert host.drain(grace_seconds=20) == DRAINED
     assert sorted(stand_in.reported()) == [f"{kind}-1", f"{kind}-2", f"{kind}-next"]
     assert host.ledger.held() == []
+    # The task context the SDK sets around each run, as log lines read it (retryCount 1: the second attempt).
+    assert TASK_FIELDS[f"{kind}-1"] == {"task_type": kind, "task_id": f"{kind}-1", "workflow_id": "wf", "attempt": 2}
+    assert sdk.task_fields() is None  # outside a task
 
 
 def test_a_lease_heartbeat_releases_nothing_and_a_result_does(stand_in: StandIn, tmp_path: Path) -> None:

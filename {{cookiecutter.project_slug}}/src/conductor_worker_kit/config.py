@@ -56,6 +56,7 @@ _BOOLEAN_PROPERTIES = {
     "REGISTER_SCHEMA",
 }
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -223,6 +224,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     log_level = _optional(env, "CONDUCTOR_LOG_LEVEL")
     if log_level is not None and log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"CONDUCTOR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))} (got {log_level!r})")
+    log_format = _optional(env, "WORKER_LOG_FORMAT")
+    if log_format is not None and log_format.lower() not in LOG_FORMATS:
+        raise ConfigError(f"WORKER_LOG_FORMAT must be text or json (got {log_format!r})")
     metrics_port = env.get("WORKER_METRICS_PORT", "").strip()
     if metrics_port and (not metrics_port.isdigit() or not 1 <= int(metrics_port) <= 65535):
         raise ConfigError(
@@ -282,6 +286,12 @@ def load_process_layout(env: Mapping[str, str] | None = None) -> ProcessLayout:
 
 def configure_logging() -> None:
     level = (_optional(os.environ, "CONDUCTOR_LOG_LEVEL") or "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if (_optional(os.environ, "WORKER_LOG_FORMAT") or "text").lower() == "json":
+        from .runtime.log_format import json_handler
+
+        logging.basicConfig(level=level, handlers=[json_handler()])
+        logging.captureWarnings(True)  # a Python warning would be a plain-text line otherwise
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # One line per HTTP request is noise at INFO; the commands report what matters themselves.
     logging.getLogger("httpx").setLevel(logging.WARNING)

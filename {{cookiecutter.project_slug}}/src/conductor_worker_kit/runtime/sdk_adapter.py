@@ -16,6 +16,8 @@ breaking the drain. Only public surfaces are used:
 - the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks;
 - `TaskInProgress` (from `conductor.client.context.task_context`), what a worker returns for "not done
   yet": the kit's `in_progress()` builds it with checked, typed arguments.
+- `get_task_context()` (same module), the running task, for the fields of log lines (`task_fields()`);
+  `NonRetryableException`, a failure that is not retried, for a span's outcome.
 - `LeaseManager.get_instance(check_interval=)`, the process's lease heartbeats: made before the runners
   take the SDK's default, which checks once a second for heartbeats due at 80 % of responseTimeoutSeconds,
   so one came up to a second late, after the server had timed out a task of a few seconds' timeout.
@@ -39,9 +41,10 @@ from conductor.client.automator.task_runner import TaskRunner
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.configuration.settings.authentication_settings import AuthenticationSettings
 from conductor.client.configuration.settings.metrics_settings import MetricsSettings
-from conductor.client.context.task_context import TaskInProgress
+from conductor.client.context.task_context import TaskInProgress, get_task_context
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
+from conductor.client.worker.exception import NonRetryableException
 
 from ..config import Settings
 from ..project import Project
@@ -297,3 +300,24 @@ def _run_to_end(function: Callable[..., Any]) -> Callable[..., Any]:
         parameters.append(PADDING)
     run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]  # the SDK maps by it
     return run
+
+
+def task_fields() -> dict[str, Any] | None:
+    """The running task's type, id, workflow id and attempt (retryCount + 1), for log lines and spans; None
+    outside a task. From the SDK's task context (`get_task_context()`), which the runners set around each
+    execution in the thread (sync) or asyncio task (async) that runs it."""
+    try:
+        task = get_task_context().task
+    except RuntimeError:  # no task running here
+        return None
+    return {
+        "task_type": task.task_def_name or task.task_type,
+        "task_id": task.task_id,
+        "workflow_id": task.workflow_instance_id,
+        "attempt": (task.retry_count or 0) + 1,
+    }
+
+
+def is_terminal_failure(error: BaseException) -> bool:
+    """Whether a worker's exception fails its task for good (`NonRetryableException`), retries left or not."""
+    return isinstance(error, NonRetryableException)

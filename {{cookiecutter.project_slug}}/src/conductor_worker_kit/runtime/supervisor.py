@@ -32,7 +32,7 @@ from typing import Any
 
 from ..config import ConfigError, Settings, load_process_layout
 from ..project import Project
-from . import run_state
+from . import run_state, tracing
 from .child_process import ChildProcess, ForkError, fork
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, GO, NO_SERVER, read_report
 from .stop_request import StopRequest
@@ -313,6 +313,9 @@ def serve(settings: Settings, project: Project) -> int:
             f"WORKER_HEALTH_DIR {settings.health_dir} belongs to a running worker (pid {owner}); "
             "stop it, or give this one its own WORKER_HEALTH_DIR"
         )
+    no_traces = tracing.unavailable(os.environ)
+    if no_traces is not None:
+        log.warning("%s", no_traces)
     try:
         metrics_dir = run_state.claim(settings.health_dir)
     except run_state.HealthDirInUse as error:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..config import ConfigError, Settings, check_task_variables, load_process_layout
 from ..project import Project
-from . import run_state
+from . import run_state, tracing
 from .poll_pace import prometheus_poll_counter
 from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
 from .stop_request import StopRequest
@@ -76,14 +76,16 @@ class HostEvents:
 class WorkerHost:
     def __init__(self, settings: Settings, slot: int, workers: list[Any], metrics_dir: str | None) -> None:
         from . import sdk_adapter as sdk  # slow: the SDK, after the signal handlers are in place
+        from .log_format import use_task_fields
 
+        use_task_fields(sdk.task_fields)
         self.ledger = TaskLedger()
         self.settings = settings
         self.workers = workers
         configuration = sdk.configuration(settings)
         metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
-        listeners = [HostEvents(settings, slot, self.ledger)]
+        listeners = [HostEvents(settings, slot, self.ledger), *tracing.listeners()]
         pacing = sdk.Pacing(
             settings.busy_seconds, settings.busy_poll_interval_ms, prometheus_poll_counter() if metrics else None
         )
@@ -286,6 +288,7 @@ def run(
         return DRAINED
     if plan is not None:
         report(report_pipe, plan=plan)
+    tracing.start(project.package)
     host = WorkerHost(settings, slot, workers, str(metrics_dir) if metrics_dir else None)
     if slot == 0 and host.metrics_dir is not None and settings.metrics_port is not None:
         try:
@@ -314,5 +317,8 @@ def run(
         stopped = host.stopped_runners()
         if stopped:
             log.error("%s stopped unexpectedly (the error is above): exiting to be restarted", ", ".join(stopped))
+            tracing.flush()
             return FAILED
-    return host.drain(settings.shutdown_grace_seconds, stop)
+    status = host.drain(settings.shutdown_grace_seconds, stop)
+    tracing.flush()
+    return status

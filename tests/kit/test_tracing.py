@@ -1,0 +1,79 @@
+"""Traces, without a server or a network: the ids every process derives from a workflow id, the span the
+listener makes around each task execution (kept by OpenTelemetry's in-memory exporter), the one line for an
+endpoint without the packages, and the span's ids on log lines."""
+
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from conductor.client.worker.exception import NonRetryableException
+from conductor_worker_kit.runtime import sdk_adapter as sdk
+from conductor_worker_kit.runtime import tracing
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+WORKFLOW = "6cc8a617-2165-41c8-9a57-3200d8975afd"
+
+
+@pytest.fixture
+def spans() -> tuple[tracing.TaskSpans, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    fields = {"attempt": 3}
+    return tracing.TaskSpans(provider.get_tracer("test"), lambda: fields, sdk.is_terminal_failure), exporter
+
+
+def event(task_id: str, **more: Any) -> SimpleNamespace:
+    return SimpleNamespace(task_type="send_email", task_id=task_id, workflow_instance_id=WORKFLOW, **more)
+
+
+def test_every_task_of_a_workflow_gets_its_trace_id_the_workflow_uuid() -> None:
+    trace_id, parent_id = tracing.workflow_ids(WORKFLOW)
+    assert trace_id == uuid.UUID(WORKFLOW).int
+    assert parent_id == uuid.UUID(WORKFLOW).int & (2**64 - 1)
+    other = tracing.workflow_ids("not-a-uuid")
+    assert other == tracing.workflow_ids("not-a-uuid") and 0 not in other and other[0] != trace_id
+
+
+def test_a_span_per_execution_with_the_task_and_its_outcome(
+    spans: tuple[tracing.TaskSpans, InMemorySpanExporter],
+) -> None:
+    listener, exporter = spans
+    outcomes = {"t1": None, "t2": RuntimeError("boom"), "t3": NonRetryableException("no")}
+    for task_id, error in outcomes.items():
+        listener.on_task_execution_started(event(task_id))
+        assert trace.get_current_span().get_span_context().trace_id == uuid.UUID(WORKFLOW).int  # while it runs
+        assert tracing.current_ids() == {
+            "trace_id": format(uuid.UUID(WORKFLOW).int, "032x"),
+            "span_id": format(trace.get_current_span().get_span_context().span_id, "016x"),
+        }
+        if error is None:
+            listener.on_task_execution_completed(event(task_id))
+        else:
+            listener.on_task_execution_failure(event(task_id, cause=error))
+        assert tracing.current_ids() is None  # after it
+    finished = {span.attributes["conductor.task.id"]: span for span in exporter.get_finished_spans()}
+    assert {task_id: span.attributes["conductor.task.outcome"] for task_id, span in finished.items()} == {
+        "t1": "completed",
+        "t2": "failed",
+        "t3": "failed_terminal",
+    }
+    first = finished["t1"]
+    assert first.name == "send_email"
+    assert first.attributes["conductor.task.attempt"] == 3
+    assert first.attributes["conductor.workflow.id"] == WORKFLOW
+    assert first.parent is not None and first.parent.span_id == tracing.workflow_ids(WORKFLOW)[1]
+    assert finished["t2"].status.status_code == trace.StatusCode.ERROR
+    assert listener.running == {}
+
+
+def test_an_endpoint_without_the_packages_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tracing.unavailable({}) is None
+    assert tracing.unavailable({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) is None  # installed here
+    monkeypatch.setattr(tracing, "DISTRIBUTIONS", ("opentelemetry-not-a-package",))
+    line = tracing.unavailable({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert line is not None and "\n" not in line and "--extra tracing" in line
