@@ -35,9 +35,19 @@ class Counted:
 def test_quiet_polls_are_held_at_the_configured_interval() -> None:
     worker, counted = Worker(), Counted()
     pace = PollPace(worker, busy_seconds=2, busy_interval_ms=10, count=counted, clock=Clock())
+    pace.poll_held()  # the first one
+    assert pace.poll_held()
     assert pace.poll_held()
     assert worker.poll_interval == 100
-    assert counted.polls == [("charge", True)]
+    assert counted.polls == [("charge", False), ("charge", True), ("charge", True)]
+
+
+def test_the_first_poll_is_unheld_so_tasks_waiting_at_start_are_not_held_for_a_batch() -> None:
+    worker = Worker()
+    pace = PollPace(worker, busy_seconds=2, busy_interval_ms=10, clock=Clock())
+    assert not pace.poll_held(), "a held poll with fewer tasks queued than its batch waits the whole hold"
+    assert worker.poll_interval == 100, "an empty first poll does not make the task type busy"
+    assert pace.poll_held()
 
 
 def test_work_makes_it_busy_until_the_quiet_spell_then_held_again() -> None:

@@ -10,6 +10,9 @@ busy, it polls without the hold every `busy_interval_ms`; once quiet, held at it
 as an idle worker always did. `busy_seconds` 0 turns this off: every poll is held.
 
 A worker whose configured interval is already below the beat polls unheld all the time, as it asked.
+Unless `busy_seconds` is 0, the first poll of each task type is unheld too: tasks queued before the
+worker started (fewer than a batch, as after a restart) are taken at once, where a held poll would wait
+the whole hold for its batch to fill.
 The interval is applied through the SDK worker's `poll_interval` (ms), which its runner reads before
 every poll; the hold through the poll's `timeout` query parameter (sdk_adapter.py).
 """
@@ -57,6 +60,7 @@ class PollPace:
         self.always_unheld = self.quiet_interval_ms / 1000 < HOLD_BEAT_SECONDS
         self._lock = threading.Lock()
         self._busy_until = -1.0
+        self._first = busy_seconds > 0  # 0: every poll held, the first too
 
     def busy(self) -> bool:
         return self.clock() < self._busy_until
@@ -66,7 +70,8 @@ class PollPace:
         with self._lock:
             busy = self.busy()
             self.worker.poll_interval = self.busy_interval_ms if busy else self.quiet_interval_ms
-        held = not (busy or self.always_unheld)
+            first, self._first = self._first, False
+        held = not (busy or self.always_unheld or first)
         if self.count is not None:
             self.count(self.task_type, held)
         return held
