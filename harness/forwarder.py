@@ -40,6 +40,10 @@ class Forwarder:
                 client.close()
                 continue
             with self.lock:
+                if self.listener is not listener:  # closed while this one was being connected: cut it too
+                    client.close()
+                    upstream.close()
+                    return
                 self.connections += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
@@ -55,11 +59,15 @@ class Forwarder:
 
     def close(self) -> None:
         """Refuse new connections and cut the open ones."""
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
         with self.lock:
+            listener, self.listener = self.listener, None
             connections, self.connections = self.connections, []
+        if listener is not None:
+            # close() alone leaves a thread blocked in accept() holding the socket, still listening (Linux):
+            # shutdown() wakes it and stops the listening first.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
