@@ -103,8 +103,9 @@ def add_quick_workers(project: BakedProject, count: int) -> list[str]:
 
 CRASH_MODULE = '''"""A worker process that dies on its own when TEST_CRASH_EXIT_STATUS is set: for restart tests.
 
-It dies once this process has polled (its heartbeat for crash_probe is newer than the process), so
-each death comes after the worker process started serving.
+It dies once this process has polled (its heartbeat for crash_probe is newer than the process) and a
+second has passed, so each death comes after the worker process reported that it serves: its first poll
+goes out unheld, before the other task types' runners have all started.
 """
 
 import os
@@ -121,6 +122,7 @@ def _crash_after_first_poll() -> None:
     health_dir = Path(os.environ["WORKER_HEALTH_DIR"])
     while not any(beat.stat().st_mtime > LOADED_AT for beat in health_dir.glob("*.crash_probe.beat")):
         time.sleep(0.1)
+    time.sleep(1.0)
     os._exit(int(os.environ["TEST_CRASH_EXIT_STATUS"]))
 
 
