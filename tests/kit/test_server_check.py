@@ -1,11 +1,16 @@
 """The server check `worker` and `doctor` make before anything else: only a Conductor API passes. Any web
 server answers something; a proxy's page or another JSON API at CONDUCTOR_SERVER_URL is refused in one
-line naming what answered. (tests/e2e/test_doctor.py runs the commands themselves against such servers.)"""
+line naming what answered. (tests/e2e/test_doctor.py runs `doctor` against such servers; the `worker`
+command is run against one here.)"""
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from conductor_worker_kit.conductor_client import IDENTITY_PROBE_TASK, ServerError, check_server
@@ -27,15 +32,18 @@ CONDUCTOR: dict[str, Answer] = {
     # Orkes without credentials: the check passes, the credentials are checked next.
     "asking-for-credentials": (401, "application/json", b'{"error": "Unauthorized"}'),
 }
+PATHS_ASKED: list[str] = []  # every request the web server answered, "GET /api/...", in order
 
 
 @pytest.fixture
 def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """A server on loopback giving `request.param` to every GET, and 401 to POST /token; its /api URL."""
     status, kind, body = request.param
+    PATHS_ASKED.clear()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # POST /token: this key is not the server's
+            PATHS_ASKED.append(f"POST {self.path}")
             body = b'{"message": "Invalid access key or secret"}'
             self.send_response(401)
             self.send_header("Content-Type", "application/json")
@@ -44,6 +52,7 @@ def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            PATHS_ASKED.append(f"GET {self.path}")
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
@@ -84,3 +93,24 @@ def test_credentials_the_server_rejects_are_refused_in_one_line(web_server: str)
     assert str(refused.value) == (
         "the server rejected CONDUCTOR_AUTH_KEY / CONDUCTOR_AUTH_SECRET (HTTP 401: Invalid access key or secret)"
     )
+
+
+@pytest.mark.parametrize("web_server", [NOT_CONDUCTOR["a-proxy-page"]], ids=["a-proxy-page"], indirect=True)
+def test_the_worker_command_refuses_a_server_that_is_not_conductor_before_any_poll(
+    web_server: str, tmp_path: Path, package: str
+) -> None:
+    """The first worker process checks the server once it has loaded the SDK: a 200 that is not Conductor
+    stops the command with the check's one line, and no worker process ever polled it."""
+    env = {
+        **os.environ,
+        "CONDUCTOR_SERVER_URL": web_server,
+        "WORKER_ENV_FILE": str(tmp_path / "no.env"),
+        "WORKER_HEALTH_DIR": str(tmp_path / "health"),
+    }
+    command = [sys.executable, "-m", package, "worker"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"error: {web_server} does not answer like a Conductor API ("), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"GET /api/tasks/queue/sizes?taskType={IDENTITY_PROBE_TASK}" in PATHS_ASKED
+    assert [asked for asked in PATHS_ASKED if "/tasks/poll" in asked] == []

@@ -229,7 +229,7 @@ def main(package: str, argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except Exception as error:
-        # Imported here: the `worker` command stays free of the HTTP client (a child of its checks the server).
+        # Imported here: the `worker` command stays free of the HTTP client (a worker process checks the server).
         from ..conductor_client import ServerError
 
         if not isinstance(error, ServerError):

@@ -7,9 +7,11 @@ it stays small, and it can fork (`child_process.py`). Each worker process (`work
 the SDK's runners for its share of the workers; the first one also works out the plan
 (`process_plan.py`) and reports it, and this process starts the others. The first one serves
 Prometheus `/metrics` too, summed over the files every worker process writes.
-- At start, a short-lived child checks that the server answers as Conductor and accepts the
-  credentials, while the first worker process loads the SDK. Worker processes poll only once that
-  check has passed; when it fails, the command exits 1 with the check's one line.
+- At start, the first worker process, once it has loaded the SDK, checks that the server answers as
+  Conductor and accepts the credentials, before it polls or the others start; when the check fails,
+  the command exits 1 with the check's one line. (Run there, the check costs two requests: the SDK
+  has loaded httpx already, where a check of its own would load it again beside the SDK, on the same
+  cores, and delay the first poll.)
 - A worker process that dies after it started serving is restarted, after 1, 2, 4, 8, 16 s; the
   count starts again once one has run for a minute. When that does not keep it up, or a process
   fails before it serves, everything is stopped and the command exits 1 with one line saying why.
@@ -19,12 +21,10 @@ Prometheus `/metrics` too, summed over the files every worker process writes.
   exits 1.
 """
 
-import contextlib
 import logging
 import os
 import select
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,15 +34,13 @@ from ..config import ConfigError, Settings, load_process_layout
 from ..project import Project
 from . import run_state, tracing
 from .child_process import ChildProcess, ForkError, fork
-from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, GO, NO_SERVER, read_report
+from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, NO_SERVER, read_report
 from .stop_request import StopRequest
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 STABLE_SECONDS = 60.0
 # After the grace, the time worker processes get to name what they abandoned and exit.
 EXIT_MARGIN_SECONDS = 5.0
-# Two requests of at most 10 s each (conductor_client.py): a check still running after this got no answer.
-SERVER_CHECK_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,6 @@ class Slot:
     process: ChildProcess | None = None
     reports: int | None = None  # the pipe it writes its JSON lines to
     unread: bytes = b""
-    gate: int | None = None  # the pipe it waits on before its first poll, until the server check passed
     started_at: float = 0.0
     serving: bool = False
     failures: int = 0
@@ -82,89 +79,36 @@ class Slot:
 
 
 @dataclass
-class ServerCheck:
-    """The short-lived child that checks the server at start."""
-
-    process: ChildProcess
-    ended: int  # a pipe only the check holds open: end of file when it exits
-    deadline: float
-
-
-def _check_server(settings: Settings) -> int:
-    """The server check's child: exit 0, or print one line and exit NO_SERVER."""
-    from ..conductor_client import ServerError, check_server  # httpx: loaded by this child, never by the command
-
-    try:
-        check_server(settings)
-    except ServerError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return NO_SERVER
-    return 0
-
-
-@dataclass
 class Supervisor:
     settings: Settings
     project: Project
     metrics_dir: Path | None
     slots: list[Slot] = field(default_factory=lambda: [Slot(0, None)])
-    server_check: ServerCheck | None = None  # while it runs
-    server_checked: bool = False  # it passed
 
     def _own_fds(self) -> list[int]:
         """The pipes this process holds, which no child must keep open."""
-        pipes = [fd for slot in self.slots for fd in (slot.reports, slot.gate) if fd is not None]
-        return pipes + ([self.server_check.ended] if self.server_check is not None else [])
-
-    def check_server(self) -> None:
-        settings = self.settings
-        ended, held = os.pipe()
-        try:
-            process = fork(lambda stop: _check_server(settings), close=[*self._own_fds(), ended])
-        except ForkError:
-            os.close(ended)
-            raise
-        finally:
-            os.close(held)
-        self.server_check = ServerCheck(process, ended, time.monotonic() + SERVER_CHECK_SECONDS)
+        return [slot.reports for slot in self.slots if slot.reports is not None]
 
     def start(self, slot: Slot) -> None:
         reports_read, reports_write = os.pipe()
-        gate_read, gate_write = os.pipe()
         settings, project, tasks, metrics_dir = self.settings, self.project, slot.tasks, self.metrics_dir
 
         def host(stop: StopRequest) -> int:
             from . import worker_process
 
-            return worker_process.run(stop, settings, project, slot.index, tasks, reports_write, gate_read, metrics_dir)
+            return worker_process.run(stop, settings, project, slot.index, tasks, reports_write, metrics_dir)
 
         try:
-            slot.process = fork(host, close=[*self._own_fds(), reports_read, gate_write])
+            slot.process = fork(host, close=[*self._own_fds(), reports_read])
         except ForkError:
             os.close(reports_read)
-            os.close(gate_write)
             raise
         finally:
             os.close(reports_write)
-            os.close(gate_read)
         # Not blocking: a process the worker process started itself may hold the pipe open after it exited.
         os.set_blocking(reports_read, False)
-        slot.reports, slot.unread, slot.gate = reports_read, b"", gate_write
+        slot.reports, slot.unread = reports_read, b""
         slot.started_at, slot.serving, slot.restart_at = time.monotonic(), False, None
-        if self.server_checked:
-            self._open_gate(slot)
-
-    def _open_gate(self, slot: Slot) -> None:
-        if slot.gate is not None:
-            with contextlib.suppress(BrokenPipeError):  # it has exited already: `watch` deals with that
-                os.write(slot.gate, GO)
-            self._close_gate(slot)
-
-    def _close_gate(self, slot: Slot) -> None:
-        """Without GO first, a worker process waiting at its gate stops without polling."""
-        if slot.gate is not None:
-            os.close(slot.gate)
-            slot.gate = None
 
     def _read_reports(self, slot: Slot, exited: bool = False) -> None:
         """Handle the JSON lines `slot` wrote; once it has `exited`, all it wrote, then close the pipe."""
@@ -196,42 +140,14 @@ class Supervisor:
         if "serving" in message:
             slot.serving = True
 
-    def _server_check_failed(self, check: ServerCheck) -> bool:
-        """Whether the server check, which has ended, failed; if it passed, every worker process may poll."""
-        os.close(check.ended)  # only called once select saw it readable: the check has exited
-        self.server_check = None
-        # It closed its end by exiting, so it is about to be reaped; a check that closed it and lives on failed.
-        status = check.process.wait(timeout=10.0)
-        if status is None:
-            status = check.process.kill()
-        if status == 0:
-            self.server_checked = True
-            for slot in self.slots:
-                self._open_gate(slot)
-            return False
-        if status != NO_SERVER:
-            log.error("the server check failed (%s; its error is above)", _describe(status))
-        return True
-
     def watch(self, stop: StopRequest) -> int | None:
         """Keep the processes up until a stop is requested (None) or they cannot be kept up (an exit status)."""
         while not stop.requested:
             by_pipe = {slot.reports: slot for slot in self.slots if slot.reports is not None}
-            check = self.server_check
-            readable, _, _ = select.select([*by_pipe, *([check.ended] if check else [])], [], [], 0.1)
+            readable, _, _ = select.select(list(by_pipe), [], [], 0.1)
             for pipe in readable:
-                if pipe in by_pipe:
-                    self._read_reports(by_pipe[pipe])
-                elif check is not None and self._server_check_failed(check):
-                    return 1  # the check printed the one line
+                self._read_reports(by_pipe[pipe])
             now = time.monotonic()
-            if self.server_check is not None and now > self.server_check.deadline:
-                log.error(
-                    "no answer from %s within %.0f s: check CONDUCTOR_SERVER_URL",
-                    self.settings.server_url,
-                    SERVER_CHECK_SECONDS,
-                )
-                return 1
             for slot in self.slots:
                 if slot.process is None:
                     if slot.restart_at is not None and now >= slot.restart_at:
@@ -241,10 +157,11 @@ class Supervisor:
                 if status is None:
                     continue
                 self._read_reports(slot, exited=True)
-                self._close_gate(slot)
                 slot.process = None
                 if status == BAD_CONFIG:
                     return BAD_CONFIG  # the process printed the one line; the command exits 2 too
+                if status == NO_SERVER and not slot.serving:
+                    return 1  # the server check failed: the process printed the one line
                 if not slot.serving:
                     log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
                     return 1
@@ -264,14 +181,9 @@ class Supervisor:
     def drain(self, stop: StopRequest) -> bool:
         """SIGTERM to every worker process; True if each of them drained and exited 0. A second signal
         to this command (`stop.hurried`) makes them abandon their running tasks at once (SIGUSR1)."""
-        if self.server_check is not None:
-            self.server_check.process.kill()  # it holds nothing
-            os.close(self.server_check.ended)
-            self.server_check = None
         running = [slot for slot in self.slots if slot.process is not None]
         for slot in running:
             assert slot.process is not None
-            self._close_gate(slot)  # one still waiting for the server check stops without polling
             slot.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds + EXIT_MARGIN_SECONDS
         hurried = False
@@ -329,7 +241,6 @@ def serve(settings: Settings, project: Project) -> int:
             return 0
         try:
             supervisor.start(supervisor.slots[0])
-            supervisor.check_server()
             failed = supervisor.watch(stop)
         except ForkError as error:
             log.error("%s", error)

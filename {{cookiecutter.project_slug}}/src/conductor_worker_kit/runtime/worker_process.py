@@ -4,15 +4,17 @@
 `async def` workers share one event loop), and the drain on SIGTERM/SIGINT.
 
 Forked by the `worker` command (supervisor.py), which runs `run`: it is not a command of its own.
-Once the SDK is loaded, it waits until the command writes GO to its gate (the server check has
-passed), then writes one JSON line per event to a pipe the command reads: the plan, that it serves.
+It writes one JSON line per event to a pipe the command reads: the plan, that it serves. The first
+process, on the command's first start, checks the server once it has loaded the SDK, before it plans
+or polls (exit NO_SERVER with one line when that fails); the others start only after that.
 
 Process 0 also serves Prometheus `/metrics` on WORKER_METRICS_PORT, summed over the metrics files of
 every worker process: prometheus_client is loaded here anyway (the SDK records its metrics with it),
 so the `worker` command itself does not load it.
 
 Exit status: 0 drained, 1 crashed or a result could not be reported, 2 bad configuration, 3 running
-tasks were abandoned (named in the log): the grace ran out, or SIGUSR1 said to stop at once.
+tasks were abandoned (named in the log): the grace ran out, or SIGUSR1 said to stop at once, 4 the
+server check failed.
 """
 
 import asyncio
@@ -20,7 +22,6 @@ import gc
 import logging
 import math
 import os
-import select
 import sys
 import threading
 import time
@@ -31,7 +32,7 @@ from ..config import ConfigError, Settings, check_task_variables, load_process_l
 from ..project import Project
 from . import run_state, tracing
 from .poll_pace import prometheus_poll_counter
-from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, GO, report
+from .process_protocol import ABANDONED, BAD_CONFIG, DRAINED, FAILED, NO_SERVER, report
 from .stop_request import StopRequest
 from .task_ledger import HeldTask, TaskLedger
 
@@ -242,13 +243,16 @@ def warn_undefined_tasks(settings: Settings, task_names: list[str], ledger: Task
         log.debug("could not look up the task definitions: %s", error)
 
 
-def _wait_for_go(gate_fd: int, stop: StopRequest) -> bool:
-    """Block until the `worker` command says the server check passed (True), or a stop (False)."""
-    with os.fdopen(gate_fd, "rb", buffering=0) as gate:
-        while not stop.requested:
-            if select.select([gate], [], [], 0.1)[0]:
-                return gate.read(1) == GO  # nothing (the pipe closed): the command is stopping or gone
-    return False
+def server_refused(settings: Settings) -> str | None:
+    """The one line saying why CONDUCTOR_SERVER_URL is not a Conductor API that takes these credentials;
+    None when it is."""
+    from ..conductor_client import ServerError, check_server
+
+    try:
+        check_server(settings)
+    except ServerError as error:
+        return str(error)
+    return None
 
 
 def run(
@@ -258,7 +262,6 @@ def run(
     slot: int,
     tasks: list[str] | None,
     report_fd: int,
-    gate_fd: int,
     metrics_dir: Path | None,
 ) -> int:
     """The worker process, forked by the `worker` command (supervisor.py); returns its exit status.
@@ -275,16 +278,19 @@ def run(
     try:
         workers, plan = _my_workers(project, tasks)
     except (ConfigError, NothingToServe) as error:
-        if stop.requested:  # the command is stopping, e.g. because the server check failed: it said why
+        if stop.requested:  # the command is stopping: it says why
             return DRAINED
         if isinstance(error, ConfigError):
             print(f"configuration error: {error}", file=sys.stderr)
             return BAD_CONFIG
         print(f"error: {error}", file=sys.stderr)
         return FAILED
-    # The check normally passed long before the SDK finished loading. Stopped (or the check failed)
-    # while loading: nothing taken, nothing to drain.
-    if not _wait_for_go(gate_fd, stop) or stop.requested:
+    if plan is not None:  # the first start of the first process: once per `worker` command
+        refused = None if stop.requested else server_refused(settings)
+        if refused is not None:
+            print(f"error: {refused}", file=sys.stderr)
+            return NO_SERVER
+    if stop.requested:  # stopped while loading: nothing taken, nothing to drain
         return DRAINED
     if plan is not None:
         report(report_pipe, plan=plan)
