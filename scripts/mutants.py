@@ -100,7 +100,7 @@ MUTANTS = (
            "        server.check_is_conductor()\n        server.token()\n", "        server.check_is_conductor()\n",
            ("test_server_check.py",)),
     Mutant("worker-skips-the-server-check", "runtime/worker_process.py",
-           "refused = None if stop.requested else server_refused(settings)", "refused = None",
+           "refused = server_refused(settings, stop)", "refused = None",
            ("test_server_check.py", "test_supervisor_stays_small.py")),
     # register: the files are the truth, a refusal stops it and names the file.
     Mutant("workflow-refusal-in-a-200-ignored", "commands/definitions.py", "    if errors:\n", "    if False:\n",

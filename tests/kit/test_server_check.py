@@ -4,6 +4,8 @@ line naming what answered. (tests/e2e/test_doctor.py runs `doctor` against such 
 command is run against one here.)"""
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -114,3 +116,33 @@ def test_the_worker_command_refuses_a_server_that_is_not_conductor_before_any_po
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"GET /api/tasks/queue/sizes?taskType={IDENTITY_PROBE_TASK}" in PATHS_ASKED
     assert [asked for asked in PATHS_ASKED if "/tasks/poll" in asked] == []
+
+
+def test_a_stop_while_the_server_check_waits_for_an_answer_ends_the_worker_at_once(
+    tmp_path: Path, package: str
+) -> None:
+    """A server that takes the connection and never answers holds the check up to the client's timeout; a
+    SIGTERM meanwhile stops the command cleanly (nothing was taken), without waiting for the check to fail."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(60)
+        env = {
+            **os.environ,
+            "CONDUCTOR_SERVER_URL": f"http://127.0.0.1:{silent.getsockname()[1]}/api",
+            "WORKER_ENV_FILE": str(tmp_path / "no.env"),
+            "WORKER_HEALTH_DIR": str(tmp_path / "health"),
+        }
+        command = [sys.executable, "-m", package, "worker"]
+        worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            connection, _ = silent.accept()  # the check has asked, and waits
+            with connection:
+                worker.send_signal(signal.SIGTERM)
+                _, stderr = worker.communicate(timeout=60)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, stderr
+    assert "stopped: every task taken was finished and reported" in stderr
+    assert "error" not in stderr.lower(), stderr

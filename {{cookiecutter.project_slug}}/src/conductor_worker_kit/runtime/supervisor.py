@@ -160,10 +160,9 @@ class Supervisor:
                 slot.process = None
                 if status == BAD_CONFIG:
                     return BAD_CONFIG  # the process printed the one line; the command exits 2 too
-                if status == NO_SERVER and not slot.serving:
-                    return 1  # the server check failed: the process printed the one line
                 if not slot.serving:
-                    log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
+                    if status != NO_SERVER:  # a failed server check printed its one line, and that is all
+                        log.error("%s failed to start (%s; its error is above)", slot.label, _describe(status))
                     return 1
                 delay = slot.restart_delay(now)
                 if delay is None:

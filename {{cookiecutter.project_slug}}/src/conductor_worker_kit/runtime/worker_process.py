@@ -243,15 +243,25 @@ def warn_undefined_tasks(settings: Settings, task_names: list[str], ledger: Task
         log.debug("could not look up the task definitions: %s", error)
 
 
-def server_refused(settings: Settings) -> str | None:
+def server_refused(settings: Settings, stop: StopRequest) -> str | None:
     """The one line saying why CONDUCTOR_SERVER_URL is not a Conductor API that takes these credentials;
-    None when it is."""
+    None when it is, or when a stop came first. The check runs on a thread of its own so that a stop is not
+    kept waiting by a server that does not answer (up to the client's timeout per request)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..conductor_client import ServerError, check_server
 
-    try:
-        check_server(settings)
-    except ServerError as error:
-        return str(error)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="server-check")
+    checked = pool.submit(check_server, settings)
+    pool.shutdown(wait=False)  # on a stop, the process exits without waiting for it
+    while not stop.requested:
+        try:
+            checked.result(timeout=0.05)  # returns as soon as the check ends
+        except TimeoutError:
+            continue
+        except ServerError as error:
+            return str(error)
+        return None
     return None
 
 
@@ -286,11 +296,11 @@ def run(
         print(f"error: {error}", file=sys.stderr)
         return FAILED
     if plan is not None:  # the first start of the first process: once per `worker` command
-        refused = None if stop.requested else server_refused(settings)
+        refused = server_refused(settings, stop)
         if refused is not None:
             print(f"error: {refused}", file=sys.stderr)
             return NO_SERVER
-    if stop.requested:  # stopped while loading: nothing taken, nothing to drain
+    if stop.requested:  # stopped while loading or checking: nothing taken, nothing to drain
         return DRAINED
     if plan is not None:
         report(report_pipe, plan=plan)
