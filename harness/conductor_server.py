@@ -220,10 +220,26 @@ class ConductorServer:
             return all(status != "RUNNING" for status in statuses.values())
 
         def still_running() -> str:
-            return "still RUNNING: " + ", ".join(wid for wid, status in statuses.items() if status == "RUNNING")
+            running = [wid for wid, status in statuses.items() if status == "RUNNING"]
+            return "still RUNNING:\n" + "\n".join(self.describe(wid) for wid in running)
 
         wait_until(ended, timeout, f"not every one of {len(workflow_ids)} workflow(s) ended", still_running, every=0.5)
         return statuses
+
+    def describe(self, workflow_id: str) -> str:
+        """One line per task of a workflow: what a test needs to see why it has not ended."""
+        workflow = self.workflow(workflow_id)
+        now_ms = time.time() * 1000
+        lines = [f"{workflow_id} {workflow.get('status')}"]
+        tasks = workflow.get("tasks")
+        for task in tasks if isinstance(tasks, list) else []:
+            updated = task.get("updateTime") or task.get("startTime") or 0
+            lines.append(
+                f"  {task.get('referenceTaskName')} {task.get('taskId')} {task.get('status')}"
+                f" retry={task.get('retryCount')} polls={task.get('pollCount')}"
+                f" worker={task.get('workerId')} updated {max(0.0, (now_ms - updated) / 1000):.0f}s ago"
+            )
+        return "\n".join(lines)
 
     def healthy(self) -> bool:
         try:

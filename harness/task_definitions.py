@@ -40,8 +40,13 @@ def write_workflow(
             {"name": task, "taskReferenceName": f"{task}_ref", "type": "SIMPLE", "inputParameters": given}
             for task, given in tasks.items()
         ],
+        # No workflow timeout: the server then re-checks a workflow whose task waits in the queue every
+        # 30 s (its workflowOffsetTimeout) instead of after the workflow's timeoutSeconds + 1. That matters
+        # when a killed worker held the task: the server's decide sets that re-check after a poll may
+        # already have taken the task (a worker polling at once wins the race), overwriting the poll's
+        # shorter responseTimeoutSeconds re-check, so with 600 s the task sat IN_PROGRESS for 601 s.
         "timeoutPolicy": "TIME_OUT_WF",
-        "timeoutSeconds": 600,
+        "timeoutSeconds": 0,
     }
     workflows = project.path / "src" / project.package / "definitions" / "workflows"
     (workflows / f"{name}.json").write_text(json.dumps(workflow, indent=2))
