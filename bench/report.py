@@ -85,6 +85,8 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
     tasks_per_s = get("tasks_per_s")
     import_s = _median(rounds, "import", "sdk", "import_s")
     first_task_s = _median(rounds, "noop", "ours", "first_poll_s")
+    cpu_per_task = Spread.of(per_round(rounds, "noop", "ours", client_cpu_per_task))
+    cpu_ms = _num(None if cpu_per_task is None else cpu_per_task.median * 1000, 2)
     async_processes = max((r.get("processes", 0) for r in rows_of(rounds, "async", "ours").values()), default=0)
     return [
         _check(
@@ -192,6 +194,25 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             why("noop"),
         ),
         _check(
+            "no-op tasks/s a CPU-bound worker keeps with one JSON log line per task",
+            0.9,
+            True,
+            cost_ratios(rounds, "json_line_us"),
+            f"{_num(_median(rounds, 'costs', 'kit', 'json_line_us'))} us of CPU per line "
+            f"({_num(_median(rounds, 'costs', 'kit', 'text_line_us'))} us as text) against {cpu_ms} ms "
+            "of worker CPU per no-op task (ours); bench/log_cost.py",
+            why("noop"),
+        ),
+        _check(
+            "no-op tasks/s a CPU-bound worker keeps with a span per task",
+            0.9,
+            True,
+            cost_ratios(rounds, "span_us"),
+            f"{_num(_median(rounds, 'costs', 'kit', 'span_us'))} us of CPU per span against {cpu_ms} ms "
+            "of worker CPU per no-op task (ours); bench/span_cost.py",
+            why("noop"),
+        ),
+        _check(
             "I/O-bound (50 ms) tasks/s, ours / anchor (SDK defaults)",
             5.0,
             True,
@@ -211,6 +232,18 @@ def client_cpu_per_task(row: Row) -> float | None:
     """The worker tree's CPU seconds per task in the drain window: less swayed by other load than tasks/s."""
     cpu, done = row.get("cpu"), row.get("backlog_completed")
     return cpu["client_cpu_s"] / done if cpu and done else None
+
+
+def cost_ratios(rounds: list[Row], key: str) -> list[float]:
+    """Per round, ours' worker CPU per no-op task over the same plus one more thing per task (`key`, in us,
+    from bench/log_cost.py or span_cost.py): the share of tasks/s a worker whose CPU is the bottleneck keeps."""
+    costs, ours = rows_of(rounds, "costs", "kit"), rows_of(rounds, "noop", "ours")
+    ratios = []
+    for number in sorted(costs.keys() & ours.keys()):
+        cpu, extra = client_cpu_per_task(ours[number]), get(key)(costs[number])
+        if cpu and extra is not None:
+            ratios.append(cpu / (cpu + extra / 1e6))
+    return ratios
 
 
 def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
@@ -271,7 +304,7 @@ def results_table(results: list[Row]) -> str:
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        if r["workload"] in ("import", "idle"):
+        if r["workload"] in ("import", "idle", "costs"):
             continue
         settings = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())
         started = " / ".join(_num(r.get(f"start_p{q}_ms")) for q in (50, 95, 99))
@@ -325,7 +358,7 @@ def cpu_table(results: list[Row]) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
-        if r["workload"] in ("import", "idle"):
+        if r["workload"] in ("import", "idle", "costs"):
             continue
         lines.append(
             f"| {r['workload']} | {r['client']} | {_spread(r.get('server_cores'), 2)} "

@@ -9,7 +9,8 @@ the SDK's defaults: 1 thread, 100 ms poll).
 Workloads: "noop" (the generated example worker), "io" (a sync worker that sleeps 50 ms), "async" (an
 `async def` worker that awaits 200 ms, 1000-task backlog), "types1" / "types10" (memory of a project with
 one task type and with ten, idle and under load). Each round also times one SDK import ("import") and
-measures what an idle worker costs ("idle", bench/idle_cost.py): adaptive, held and busy polling side by side.
+measures what an idle worker costs ("idle", bench/idle_cost.py): adaptive, held and busy polling side by side,
+and the CPU per log line and per span without a server ("costs", bench/log_cost.py and span_cost.py).
 """
 
 import argparse
@@ -302,6 +303,23 @@ def time_import(baked: BakedProject) -> dict[str, float]:
     return {"import_s": float(probe.stdout.strip()), "process_s": time.perf_counter() - began}
 
 
+def time_costs(baked: BakedProject) -> dict[str, float]:
+    """The kit's CPU per log line (text and JSON) and per span, without a server (bench/log_cost.py and
+    bench/span_cost.py in the project's venv): beside the worker's CPU per task of the same round, they say
+    what JSON logs and traces cost a task where the tasks/s ratios are mostly the machine's noise."""
+    found = {}
+    for script in ("log_cost.py", "span_cost.py"):
+        probe = subprocess.run(
+            [str(baked.bin / "python"), str(REPO / "bench" / script)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        found.update(json.loads(probe.stdout.strip().splitlines()[-1]))
+    return found
+
+
 def sweep(
     api: str, workload: Workload, points: list[tuple[int, int]], log_dir: Path, server_pid: int | None, timeout: float
 ) -> list[Row]:
@@ -363,6 +381,13 @@ def run_rounds(
         timed = time_import(sdk_project)
         rounds.append({"workload": "import", "client": "sdk", "settings": {}, "round": number, **timed})
         log(f"round {number}/{args.rounds}: one SDK import took {timed['import_s']:.2f} s")
+        if "noop" in projects:
+            costs = time_costs(projects["noop"])
+            rounds.append({"workload": "costs", "client": "kit", "settings": {}, "round": number, **costs})
+            log(
+                f"round {number}/{args.rounds}: CPU per log line {costs['text_line_us']:.0f} us as text, "
+                f"{costs['json_line_us']:.0f} us as JSON; per span {costs['span_us']:.0f} us"
+            )
         for name, workload in workloads.items():
             baked = projects[PROJECT_BY_WORKLOAD[name]]
             limit = chosen.get(name, {"threads": 1, "batch": 1})

@@ -52,6 +52,9 @@ def check_report(out: Path, stdout: str) -> None:
         (w, c) for w, clients in EXPECTED.items() for c in clients
     }
     assert [r["import_s"] > 0 for r in rounds if r["workload"] == "import"] == [True]
+    (costs,) = [r for r in rounds if r["workload"] == "costs"]
+    assert 0 < costs["text_line_us"] < 1000 and 0 < costs["json_line_us"] < 1000 and 0 < costs["span_us"] < 5000, costs
+    assert "no-op tasks/s a CPU-bound worker keeps with a span per task" in stdout
     idle = [r for r in rounds if r["workload"] == "idle"]
     assert {r["client"] for r in idle} == IDLE_SETUPS, idle
     for row in idle:

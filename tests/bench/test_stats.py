@@ -1,5 +1,7 @@
 """The benchmark's arithmetic over rounds, on hand-made rounds: spreads, paired ratios, verdicts, CPU bounds."""
 
+import pytest
+
 from bench.report import checks, limit_warnings
 from bench.sampling import CpuWindow
 from bench.stats import Spread, aggregate, get, paired_ratios, verdict
@@ -80,3 +82,20 @@ def test_a_worker_faster_than_the_limit_in_a_round_is_called_out() -> None:
     ]
     (warning,) = limit_warnings(rounds)
     assert warning.startswith("noop, round 2: ours drained 111.0 tasks/s, the limit 100.0")
+
+
+def test_a_per_task_cost_is_weighed_against_the_worker_cpu_per_task_of_the_same_round() -> None:
+    rounds = [
+        # 2 ms of worker CPU per task; a 50 us line keeps 2 / 2.05 of a CPU-bound worker's tasks/s.
+        _round("noop", "ours", 1, cpu={"client_cpu_s": 2.0}, backlog_completed=1000),
+        _round("costs", "kit", 1, json_line_us=50.0, text_line_us=5.0, span_us=500.0),
+        _round("noop", "ours", 2, cpu={"client_cpu_s": 1.0}, backlog_completed=1000),
+        _round("costs", "kit", 3, json_line_us=50.0, text_line_us=5.0, span_us=500.0),  # no ours in round 3
+    ]
+    found = {c.name: c for c in checks(rounds, {})}
+    logs = found["no-op tasks/s a CPU-bound worker keeps with one JSON log line per task"]
+    spans = found["no-op tasks/s a CPU-bound worker keeps with a span per task"]
+    assert logs.spread is not None and spans.spread is not None and logs.spread.n == spans.spread.n == 1
+    assert logs.spread.median == pytest.approx(2 / 2.05) and logs.verdict == "met"
+    assert spans.spread.median == pytest.approx(2 / 2.5) and spans.verdict == "NOT met"
+    assert "50 us of CPU per line (5 us as text)" in logs.detail and "1.50 ms" in logs.detail
