@@ -1,7 +1,8 @@
 """OpenTelemetry traces against the real Conductor OSS server and a real OTLP/HTTP receiver: a three-task
-workflow (two sync workers in one process, an `async def` worker in another) gives three spans in one
-trace, the workflow's, with the task's type, id, workflow id, attempt and outcome; JSON log lines logged in
-a task carry its span's ids. Without the `tracing` extra the endpoint only earns a one-line warning."""
+workflow (two sync workers in one process, an `async def` worker in another; the second task fails its
+first attempt and is retried) gives a span per attempt, four, in one trace, the workflow's, with the task's
+type, id, workflow id, attempt and outcome; JSON log lines logged in a task carry its span's ids. Without
+the `tracing` extra the endpoint only earns a one-line warning."""
 
 import json
 import uuid
@@ -21,10 +22,11 @@ pytestmark = pytest.mark.e2e
 TASKS = ("traced_first", "traced_second", "traced_async")
 WORKFLOW = "traced_workflow"
 
-WORKERS_MODULE = '''"""Three workers of one workflow, each logging a line while it works."""
+WORKERS_MODULE = '''"""Three workers of one workflow, each logging while it works; the second fails attempt 1."""
 
 import logging
 
+from conductor.client.context.task_context import get_task_context
 from conductor.client.worker.worker_task import worker_task
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ def traced_first(n: int = 0) -> dict[str, object]:
 @worker_task(task_definition_name="traced_second", thread_count=2, poll_interval_millis=100)
 def traced_second(n: int = 0) -> dict[str, object]:
     log.info("traced_second working")
+    if get_task_context().get_retry_count() == 0:
+        raise RuntimeError("the first attempt fails")
     return {"n": n}
 
 
@@ -53,7 +57,7 @@ def traced_project(tmp_path_factory: pytest.TempPathFactory, api_url: str, extra
     baked = bake(tmp_path_factory.mktemp("traces"), project_name="Traced Worker", task_definition_name="traced_total")
     for name in TASKS:
         baked.add_worker("traced_workers", WORKERS_MODULE, name)
-        write_task_definition(baked, name, inputKeys=["n"])
+        write_task_definition(baked, name, retryCount=1, retryDelaySeconds=0, inputKeys=["n"])
     write_workflow(baked, WORKFLOW, {name: from_workflow_input("n") for name in TASKS})
     baked.env = {
         "CONDUCTOR_SERVER_URL": api_url,
@@ -80,36 +84,45 @@ def traced(
         workflow_id = conductor.start_workflow(WORKFLOW, {"n": 1})
         assert conductor.wait_for([workflow_id], timeout=60) == {workflow_id: "COMPLETED"}
 
-        def three_spans() -> bool:
-            return len([s for s in receiver.spans() if s.attributes.get("conductor.workflow.id") == workflow_id]) >= 3
+        def four_spans() -> bool:
+            return len([s for s in receiver.spans() if s.attributes.get("conductor.workflow.id") == workflow_id]) >= 4
 
-        wait_until(three_spans, 30, "three spans of the workflow never arrived", lambda: str(receiver.spans()))
+        wait_until(four_spans, 30, "four spans of the workflow never arrived", lambda: str(receiver.spans()))
     spans = [span for span in receiver.spans() if span.attributes.get("conductor.workflow.id") == workflow_id]
     lines = [json.loads(line) for line in worker.log().splitlines()]
     return workflow_id, spans, lines, conductor.workflow(workflow_id)
 
 
-def test_a_three_task_workflow_is_three_spans_in_the_workflows_trace(
+def test_a_three_task_workflow_is_a_span_per_attempt_in_the_workflows_trace(
     traced: tuple[str, list[ReceivedSpan], list[dict[str, Any]], dict[str, Any]],
 ) -> None:
     workflow_id, spans, _, workflow = traced
-    assert sorted(span.name for span in spans) == sorted(TASKS)
+    assert sorted(span.name for span in spans) == sorted((*TASKS, "traced_second"))
     trace_ids = {span.trace_id for span in spans}
     assert trace_ids == {format(uuid.UUID(workflow_id).int, "032x")}, "one trace: the workflow id's 128 bits"
     assert len({span.parent_span_id for span in spans}) == 1 and spans[0].parent_span_id != "0" * 16
-    assert len({span.span_id for span in spans}) == 3
+    assert len({span.span_id for span in spans}) == 4
     by_id = {task["taskId"]: task for task in workflow["tasks"]}
+    assert len(by_id) == 4, "the second task's failed attempt and its retry are two tasks on the server"
     for span in spans:
         task = by_id[span.attributes["conductor.task.id"]]
+        failed = task["status"] == "FAILED"
         assert span.attributes == {
             "conductor.task.type": task["taskType"],
             "conductor.task.id": task["taskId"],
             "conductor.workflow.id": workflow_id,
             "conductor.task.attempt": task["retryCount"] + 1,
-            "conductor.task.outcome": "completed",
+            "conductor.task.outcome": "failed" if failed else "completed",
         }, span
+        assert span.status_code == (2 if failed else 0), span
         assert span.name == task["taskType"]
         assert span.service_name == "traced_worker"
+    second = sorted(
+        (span.attributes["conductor.task.attempt"], span.attributes["conductor.task.outcome"])
+        for span in spans
+        if span.name == "traced_second"
+    )
+    assert second == [(1, "failed"), (2, "completed")]
 
 
 def test_json_log_lines_in_a_task_carry_its_span(
@@ -118,7 +131,7 @@ def test_json_log_lines_in_a_task_carry_its_span(
     _, spans, lines, _ = traced
     span_of = {span.attributes["conductor.task.id"]: span for span in spans}
     working = [line for line in lines if line["message"].endswith(" working")]
-    assert len(working) == 3, lines
+    assert len(working) == 4, lines
     for line in working:
         span = span_of[line["task_id"]]
         assert (line["trace_id"], line["span_id"]) == (span.trace_id, span.span_id), line

@@ -42,6 +42,7 @@ def test_every_task_of_a_workflow_gets_its_trace_id_the_workflow_uuid() -> None:
 def test_a_span_per_execution_with_the_task_and_its_outcome(
     spans: tuple[tracing.TaskSpans, InMemorySpanExporter],
 ) -> None:
+    """The async runner tells its listeners a worker raised; each span ends as the task did."""
     listener, exporter = spans
     outcomes = {"t1": None, "t2": RuntimeError("boom"), "t3": NonRetryableException("no")}
     for task_id, error in outcomes.items():
@@ -53,6 +54,8 @@ def test_a_span_per_execution_with_the_task_and_its_outcome(
         }
         if error is None:
             listener.on_task_execution_completed(event(task_id))
+            assert not exporter.get_finished_spans(), "a returned task's span ends with its result"
+            listener.on_result(task_id, "COMPLETED", None)
         else:
             listener.on_task_execution_failure(event(task_id, cause=error))
         assert tracing.current_ids() is None  # after it
@@ -68,7 +71,44 @@ def test_a_span_per_execution_with_the_task_and_its_outcome(
     assert first.attributes["conductor.workflow.id"] == WORKFLOW
     assert first.parent is not None and first.parent.span_id == tracing.workflow_ids(WORKFLOW)[1]
     assert finished["t2"].status.status_code == trace.StatusCode.ERROR
-    assert listener.running == {}
+    assert listener.running == {} and listener.returned == {}
+
+
+def test_a_sync_workers_failure_is_told_by_the_result_it_sends(
+    spans: tuple[tracing.TaskSpans, InMemorySpanExporter],
+) -> None:
+    """The SDK's sync runner catches the worker's exception and tells its listeners the execution completed."""
+    listener, exporter = spans
+    statuses = {"t1": "FAILED", "t2": "FAILED_WITH_TERMINAL_ERROR", "t3": "IN_PROGRESS", "t4": None}
+    for task_id, status in statuses.items():
+        listener.on_task_execution_started(event(task_id))
+        listener.on_task_execution_completed(event(task_id))
+        assert tracing.current_ids() is None
+        if status is not None:
+            listener.on_result(task_id, status, "the reason" if status.startswith("FAILED") else None)
+    listener.on_result("t1", "COMPLETED", None)  # a second report of it (v2, then v1 while draining) changes nothing
+    assert len(exporter.get_finished_spans()) == 3
+    listener.end_unreported()  # the process stopped before t4's result was sent
+    finished = {span.attributes["conductor.task.id"]: span for span in exporter.get_finished_spans()}
+    assert {task_id: span.attributes["conductor.task.outcome"] for task_id, span in finished.items()} == {
+        "t1": "failed",
+        "t2": "failed_terminal",
+        "t3": "completed",
+        "t4": "unreported",
+    }
+    assert finished["t1"].status.status_code == trace.StatusCode.ERROR
+    assert finished["t1"].status.description == "the reason"
+    assert finished["t3"].status.status_code == trace.StatusCode.UNSET
+    assert listener.returned == {}
+
+
+def test_the_kits_task_client_shows_each_result_to_the_listeners_that_want_it() -> None:
+    seen: list[tuple[str, str, str | None]] = []
+    wants = SimpleNamespace(on_result=lambda *result: seen.append(result))
+    result = SimpleNamespace(task_id="t1", status=SimpleNamespace(value="FAILED"), reason_for_incompletion="why")
+    sdk._sending(sdk._result_listeners([object(), wants]), SimpleNamespace(**vars(result), extend_lease=False))
+    sdk._sending(sdk._result_listeners([wants]), SimpleNamespace(**vars(result), extend_lease=True))
+    assert seen == [("t1", "FAILED", "why")], "a lease heartbeat is not a result"
 
 
 def test_an_endpoint_without_the_packages_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

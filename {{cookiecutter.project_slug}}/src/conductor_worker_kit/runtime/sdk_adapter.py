@@ -12,7 +12,9 @@ breaking the drain. Only public surfaces are used:
 - `TaskRunner` (exported) and `AsyncTaskRunner` (public class, but not exported at the top level:
   imported from its module), built with their public constructors;
 - the runners' `task_client` / `async_task_client` attribute, through which every poll, every result
-  and every next task handed out with a result passes: replaced by a counting subclass;
+  and every next task handed out with a result passes: replaced by a counting subclass, which also shows
+  each result to the listeners that have an `on_result` (traces: the SDK's events do not say whether a
+  sync worker raised);
 - the runners' `stop()`, after which `run()` shuts its executor down, waiting for running tasks;
 - `TaskInProgress` (from `conductor.client.context.task_context`), what a worker returns for "not done
   yet": the kit's `in_progress()` builds it with checked, typed arguments.
@@ -117,6 +119,19 @@ def _polled(tasks: Any) -> list[HeldTask]:
     return [_held(task) for task in tasks or [] if task is not None and task.task_id]
 
 
+def _sending(listeners: Sequence[Any], body: Any) -> None:
+    """A result is about to be sent: the listeners that want results see it (lease heartbeats are not results)."""
+    if body.extend_lease:
+        return
+    status = str(getattr(body.status, "value", body.status))
+    for listener in listeners:
+        listener.on_result(body.task_id, status, body.reason_for_incompletion)
+
+
+def _result_listeners(listeners: Sequence[Any]) -> list[Any]:
+    return [listener for listener in listeners if hasattr(listener, "on_result")]
+
+
 def _reported(ledger: TaskLedger, pace: PollPace, body: Any, next_task: Any) -> None:
     """The server accepted the result in `body`; `next_task` is what update-v2 handed out with it."""
     if next_task is not None:
@@ -136,10 +151,11 @@ def _polled_work(ledger: TaskLedger, pace: PollPace, tasks: Any) -> None:
 class CountingTaskClient(TaskResourceApi):
     """The sync runner's task client: records what it takes and reports; once draining, takes nothing."""
 
-    def __init__(self, api_client: Any, ledger: TaskLedger, pace: PollPace) -> None:
+    def __init__(self, api_client: Any, ledger: TaskLedger, pace: PollPace, listeners: Sequence[Any] = ()) -> None:
         super().__init__(api_client)
         self.ledger = ledger
         self.pace = pace
+        self.listeners = _result_listeners(listeners)
 
     def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
         if not self.ledger.poll_started():
@@ -156,11 +172,13 @@ class CountingTaskClient(TaskResourceApi):
             # The v1 update reports the result without being handed the next task.
             self.update_task(body, **kwargs)
             return None
+        _sending(self.listeners, body)
         next_task = super().update_task_v2(body, **kwargs)
         _reported(self.ledger, self.pace, body, next_task)
         return next_task
 
     def update_task(self, body: Any, **kwargs: Any) -> Any:
+        _sending(self.listeners, body)
         result = super().update_task(body, **kwargs)
         _reported(self.ledger, self.pace, body, None)
         return result
@@ -169,10 +187,11 @@ class CountingTaskClient(TaskResourceApi):
 class CountingAsyncTaskClient(AsyncTaskResourceApi):
     """The same for the async runner."""
 
-    def __init__(self, api_client: Any, ledger: TaskLedger, pace: PollPace) -> None:
+    def __init__(self, api_client: Any, ledger: TaskLedger, pace: PollPace, listeners: Sequence[Any] = ()) -> None:
         super().__init__(api_client)
         self.ledger = ledger
         self.pace = pace
+        self.listeners = _result_listeners(listeners)
 
     async def batch_poll(self, tasktype: str, **kwargs: Any) -> Any:
         if not self.ledger.poll_started():
@@ -188,11 +207,13 @@ class CountingAsyncTaskClient(AsyncTaskResourceApi):
         if self.ledger.draining:
             await self.update_task(body, **kwargs)
             return None
+        _sending(self.listeners, body)
         next_task = await super().update_task_v2(body, **kwargs)
         _reported(self.ledger, self.pace, body, next_task)
         return next_task
 
     async def update_task(self, body: Any, **kwargs: Any) -> Any:
+        _sending(self.listeners, body)
         result = await super().update_task(body, **kwargs)
         _reported(self.ledger, self.pace, body, None)
         return result
@@ -211,6 +232,7 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
         pacing: Pacing,
     ):
         self.ledger = ledger
+        self.result_listeners = listeners
         self._counting_client: CountingAsyncTaskClient | None = None
         super().__init__(worker, configuration, metrics_settings, listeners)
         # Our own reference to the worker, made once the SDK has applied its CONDUCTOR_WORKER_* settings.
@@ -223,7 +245,9 @@ class CountingAsyncTaskRunner(AsyncTaskRunner):
     @async_task_client.setter
     def async_task_client(self, client: Any) -> None:
         self._counting_client = (
-            None if client is None else CountingAsyncTaskClient(client.api_client, self.ledger, self.pace)
+            None
+            if client is None
+            else CountingAsyncTaskClient(client.api_client, self.ledger, self.pace, self.result_listeners)
         )
 
 
@@ -241,7 +265,7 @@ def build_runner(
     if is_async(worker):
         return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger, pacing)
     runner = TaskRunner(worker, configuration, metrics_settings, listeners)  # applies CONDUCTOR_WORKER_* first
-    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, pacing.pace(worker))
+    runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, pacing.pace(worker), listeners)
     return runner
 
 

@@ -12,7 +12,10 @@ which then runs without traces, so a platform that sets the variable for every s
   it returns or raises (the SDK's task execution events). Attributes: `conductor.task.type`,
   `conductor.task.id`, `conductor.workflow.id`, `conductor.task.attempt` (retryCount + 1, as in the JSON
   logs) and `conductor.task.outcome`: `completed` (it returned, `in_progress()` included), `failed` (it
-  raised: retried per the definition) or `failed_terminal` (NonRetryableException).
+  raised: retried per the definition) or `failed_terminal` (NonRetryableException). The outcome comes from
+  the result the runner sends (`on_result`, called by the kit's task client): the SDK's sync runner catches
+  a worker's exception itself and tells its listeners the execution completed. A span whose result was
+  never sent (the process stopped first) ends at `flush()` as `unreported`.
 - The span is the current one while the function runs: spans the worker's own code makes are its children,
   and JSON log lines carry its trace_id and span_id.
 - `service.name` is OTEL_SERVICE_NAME, else the package's name; every other OTEL_EXPORTER_OTLP_* setting
@@ -25,6 +28,7 @@ Only worker processes load OpenTelemetry: the `worker` command checks that it is
 import hashlib
 import importlib.metadata
 import os
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -78,6 +82,7 @@ class TaskSpans:
         self.task_fields = task_fields
         self.is_terminal = is_terminal
         self.running: dict[str, tuple[Any, object]] = {}  # task id: (span, context token)
+        self.returned: dict[str, tuple[Any, int]] = {}  # task id: (span, end time in ns), until its result is sent
 
     def on_task_execution_started(self, event: Any) -> None:
         from opentelemetry import context, trace
@@ -100,24 +105,49 @@ class TaskSpans:
         self.running[event.task_id] = (span, context.attach(trace.set_span_in_context(span)))
 
     def on_task_execution_completed(self, event: Any) -> None:
-        self._end(event.task_id, "completed", None)
+        # "Completed" also when a sync worker raised: the outcome waits for the result (on_result).
+        span = self._leave(event.task_id)
+        if span is not None:
+            self.returned[event.task_id] = (span, time.time_ns())
 
     def on_task_execution_failure(self, event: Any) -> None:
-        self._end(event.task_id, "failed_terminal" if self.is_terminal(event.cause) else "failed", event.cause)
+        from opentelemetry import trace
 
-    def _end(self, task_id: str, outcome: str, error: BaseException | None) -> None:
+        span = self._leave(event.task_id)
+        if span is None:
+            return
+        span.set_attribute("conductor.task.outcome", "failed_terminal" if self.is_terminal(event.cause) else "failed")
+        span.record_exception(event.cause)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, str(event.cause)))
+        span.end()
+
+    def on_result(self, task_id: str, status: str, reason: str | None) -> None:
+        """The runner is sending this task's result (status as the server spells it): its span ends."""
+        from opentelemetry import trace
+
+        span, end_time = self.returned.pop(task_id, (None, None))
+        if span is None:  # ended by a failure event, or a lease heartbeat
+            return
+        outcome = {"FAILED": "failed", "FAILED_WITH_TERMINAL_ERROR": "failed_terminal"}.get(status, "completed")
+        span.set_attribute("conductor.task.outcome", outcome)
+        if outcome != "completed":
+            span.set_status(trace.Status(trace.StatusCode.ERROR, reason or status))
+        span.end(end_time=end_time)
+
+    def end_unreported(self) -> None:
+        for span, end_time in self.returned.values():
+            span.set_attribute("conductor.task.outcome", "unreported")
+            span.end(end_time=end_time)
+        self.returned.clear()
+
+    def _leave(self, task_id: str) -> Any:
+        """The task's span, no longer the current one; None if it has none."""
         from opentelemetry import context, trace
 
         span, token = self.running.pop(task_id, (None, None))
-        if span is None:
-            return
-        span.set_attribute("conductor.task.outcome", outcome)
-        if error is not None:
-            span.record_exception(error)
-            span.set_status(trace.Status(trace.StatusCode.ERROR, str(error)))
-        if trace.get_current_span() is span:  # the thread or asyncio task that started it
+        if span is not None and trace.get_current_span() is span:  # the thread or asyncio task that started it
             context.detach(token)  # type: ignore[arg-type]
-        span.end()
+        return span
 
 
 def current_ids() -> dict[str, str] | None:
@@ -160,5 +190,7 @@ def listeners() -> list[Any]:
 
 def flush() -> None:
     """Send the spans not sent yet, waiting at most FLUSH_SECONDS."""
+    if _spans is not None:
+        _spans.end_unreported()
     if _provider is not None:
         _provider.force_flush(timeout_millis=int(FLUSH_SECONDS * 1000))
