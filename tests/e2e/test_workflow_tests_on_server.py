@@ -2,7 +2,8 @@
 each shipped workflow passes through the server's workflow test endpoint with the project's worker run in
 the test; a mis-wired workflow fails naming the task reference; a workflow that `new-worker --workflow`
 extends, and one added by hand, are tested without a line written; a task no worker here serves, or a WAIT, fails
-the test until its output is given."""
+the test until its output is given; a value the team expects (tests/integration/expected) that the run does not
+give fails it, naming the value."""
 
 import json
 import subprocess
@@ -44,6 +45,24 @@ def test_the_shipped_workflow_passes_with_the_projects_worker(project: BakedProj
     assert f"workflow {project.workflow_name}: COMPLETED" in result.stdout, result.stdout
     assert f"{TASK} [SIMPLE] COMPLETED, run by this project's worker" in result.stdout, result.stdout
     assert "'total': '37.16'" in result.stdout.split("workflow output:")[1], result.stdout
+
+
+def test_a_value_the_team_expects_that_the_run_does_not_give_fails_naming_it(project: BakedProject) -> None:
+    expected = project.path / "tests" / "integration" / "expected" / f"{project.workflow_name}.json"
+    shipped = expected.read_text()
+    values = json.loads(shipped)
+    assert values["output"]["total"] == "37.16", "the example workflow ships the values it gives"
+    values["output"]["total"] = "37.17"
+    values["inputs"][TASK]["tax_rate"] = "0.21"
+    expected.write_text(json.dumps(values))
+    try:
+        result = workflow_tests(project)
+    finally:
+        expected.write_text(shipped)
+    assert result.returncode == 1, result.stdout + result.stderr
+    where = "is expected (expected in tests/integration/expected)"
+    assert f"problem: workflow output total is '37.16', but '37.17' {where}" in result.stdout, result.stdout
+    assert f"problem: {TASK}: input tax_rate is '0.20', but '0.21' {where}" in result.stdout, result.stdout
 
 
 @pytest.fixture

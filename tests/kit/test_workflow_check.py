@@ -16,6 +16,7 @@ from conductor_worker_kit.workflow_check import (
     kind,
     output_differences,
     run_request,
+    unexpected_values,
     unknown_inputs,
     unresolved_inputs,
     unresolved_outputs,
@@ -132,6 +133,27 @@ def test_the_output_expected_is_each_whole_reference_to_a_task_output_followed_t
     assert output_differences({"total": "3.00"}, {"total": "3.00"}) == []
     assert output_differences({"total": "3.00"}, {"total": "4.00"}) == [
         "workflow output total is '4.00', but the task outputs give '3.00'"
+    ]
+
+
+def test_values_the_team_expects_are_compared_key_by_key_and_each_difference_named() -> None:
+    run = {"tasks": [{**SCHEDULED_SIMPLE, "status": "COMPLETED"}]}
+    output = {"total": "3.00", "note": None}
+    met = {"inputs": {"again__1": {"order_id": "A-1", "note": None}}, "output": {"total": "3.00", "note": None}}
+    assert unexpected_values(met, run, output) == []
+    assert unexpected_values({}, run, output) == []
+    missed = {
+        "inputs": {"again__1": {"order_id": "A-2", "currency": "EUR", "absent": None}, "gone": {"a": 1}},
+        "output": {"total": "4.00", "absent": None},
+    }
+    where = "(expected in tests/integration/expected)"
+    assert unexpected_values(missed, run, output) == [
+        f"workflow output total is '3.00', but '4.00' is expected {where}",
+        f"workflow output absent is missing, but None is expected {where}",
+        f"again__1: input order_id is 'A-1', but 'A-2' is expected {where}",
+        f"again__1: input currency is None, but 'EUR' is expected {where}",
+        f"again__1: input absent is missing, but None is expected {where}",
+        f"gone: inputs are expected for it {where}, but the workflow ran no such task",
     ]
 
 

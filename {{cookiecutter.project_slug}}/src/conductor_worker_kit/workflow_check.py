@@ -14,8 +14,9 @@ read, so none stays behind on the server.
 
 What it reports as problems: the workflow not COMPLETED (naming the task where it stopped or failed),
 a task input or workflow output wired with `${...}` that resolved to null (a reference to a field that
-does not exist resolves to null, silently), a wired input the worker takes no parameter for, and a
-workflow output that differs from what the task outputs give through the outputParameters.
+does not exist resolves to null, silently), a wired input the worker takes no parameter for, a
+workflow output that differs from what the task outputs give through the outputParameters, and a task
+input or workflow output that differs from the value the team expects (EXPECTED_DIR).
 """
 
 import inspect
@@ -34,6 +35,11 @@ TEST_PATH = "/workflow/test"
 # system tasks the test run leaves waiting (WAIT, HUMAN), or of any task that should not run in a test,
 # given to the server as they are; relative to the project's checkout.
 GIVEN_OUTPUTS_DIR = "tests/integration/given_outputs"
+# `<workflow name>.json` there: {"output": {key: value}, "inputs": {task reference: {key: value}}}, values
+# the workflow's output and its tasks' inputs (as the server resolved them) must have; keys not named are
+# not compared. Optional, per workflow; relative to the project's checkout.
+EXPECTED_DIR = "tests/integration/expected"
+MISSING = object()  # a key a run lacks differs even from an expected null
 MAX_ROUNDS = 200  # one round per task run here: a workflow of more SIMPLE task runs than this is cut off
 RUNNING_STATES = {"SCHEDULED", "IN_PROGRESS"}
 WHOLE_REFERENCE = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.output((?:\.[A-Za-z0-9_-]+)*)\}$")
@@ -177,6 +183,31 @@ def output_differences(expected: dict[str, Any], output: dict[str, Any]) -> list
     ]
 
 
+def unexpected_values(expected: dict[str, Any], run: dict[str, Any], output: dict[str, Any]) -> list[str]:
+    """Where the run's task inputs and workflow output differ from the values in `expected` (EXPECTED_DIR)."""
+    inputs = {task.get("referenceTaskName"): task.get("inputData") or {} for task in run.get("tasks") or []}
+    where = f"(expected in {EXPECTED_DIR})"
+    problems = [
+        f"workflow output {key} is {_shown(output, key)}, but {value!r} is expected {where}"
+        for key, value in (expected.get("output") or {}).items()
+        if output.get(key, MISSING) != value
+    ]
+    for reference, values in (expected.get("inputs") or {}).items():
+        if reference not in inputs:
+            problems.append(f"{reference}: inputs are expected for it {where}, but the workflow ran no such task")
+            continue
+        problems += [
+            f"{reference}: input {key} is {_shown(inputs[reference], key)}, but {value!r} is expected {where}"
+            for key, value in values.items()
+            if inputs[reference].get(key, MISSING) != value
+        ]
+    return problems
+
+
+def _shown(values: dict[str, Any], key: str) -> str:
+    return repr(values[key]) if key in values else "missing"
+
+
 def accepted_parameters(function: Callable[..., Any]) -> set[str] | None:
     """The input names a worker function takes; None when it takes any (a whole Task, or **kwargs)."""
     parameters = list(inspect.signature(inspect.unwrap(function)).parameters.values())
@@ -196,10 +227,12 @@ def check_workflow(
     workflow_input: dict[str, Any],
     workers: dict[str, Callable[..., Any]],
     given: dict[str, dict[str, Any]] | None = None,
+    expected: dict[str, Any] | None = None,
 ) -> WorkflowCheck:
     """Run `workflow` on `workflow_input` through the server's test endpoint, with `workers` (task name ->
-    its `@worker_task` function) run here for the SIMPLE tasks they serve, and `given` outputs (task
-    reference -> output) for tasks that none of them serves. See the module's docstring."""
+    its `@worker_task` function) run here for the SIMPLE tasks they serve, `given` outputs (task
+    reference -> output) for tasks that none of them serves, and the `expected` values (EXPECTED_DIR)
+    compared once it completes. See the module's docstring."""
     from .runtime.sdk_adapter import execute_once
 
     check = WorkflowCheck(str(workflow.get("name")))
@@ -238,6 +271,8 @@ def check_workflow(
     else:
         check.problems.append(f"still running after {MAX_ROUNDS} rounds (one per task run here)")
     _read_tasks(check, run, workflow, workers, ran_here, given)
+    if check.status == "COMPLETED":
+        check.problems += unexpected_values(expected or {}, run, check.output)
     return check
 
 
@@ -286,13 +321,17 @@ def _read_tasks(
 
 def check_project_workflow(client: Client, project: Project, path: Path) -> WorkflowCheck:
     """`check_workflow` for a workflow file of the project, on the input beside it (`<name>.input.json`),
-    with the workers its `WORKERS` lists and the outputs given in GIVEN_OUTPUTS_DIR/<name>.json, if any."""
+    with the workers its `WORKERS` lists, the outputs given in GIVEN_OUTPUTS_DIR/<name>.json and the
+    values expected in EXPECTED_DIR/<name>.json, if any."""
     from .runtime.sdk_adapter import served_task_names
 
     workflow = json.loads(path.read_text())
     name = str(workflow.get("name"))
     workers = dict(zip(served_task_names(project), project.worker_functions(), strict=True))
-    checkout = project.checkout_dir
-    given_path = checkout / GIVEN_OUTPUTS_DIR / f"{name}.json" if checkout else None
-    given = json.loads(given_path.read_text()) if given_path and given_path.is_file() else {}
-    return check_workflow(client, workflow, example_input(project, name), workers, given)
+    given, expected = (_checkout_json(project, folder, name) for folder in (GIVEN_OUTPUTS_DIR, EXPECTED_DIR))
+    return check_workflow(client, workflow, example_input(project, name), workers, given, expected)
+
+
+def _checkout_json(project: Project, folder: str, name: str) -> dict[str, Any]:
+    path = project.checkout_dir / folder / f"{name}.json" if project.checkout_dir else None
+    return json.loads(path.read_text()) if path and path.is_file() else {}

@@ -4,7 +4,8 @@ project's workers run here for its SIMPLE tasks (docs/workflow-tests.md). A work
 
 Each run starts from the workflow's `<name>.input.json`. A test fails, naming the task reference, when the
 workflow does not complete, when a task input or a workflow output wired with `${...}` resolves to null,
-when a wired input is no parameter of its worker, or when the output differs from what the workers gave.
+when a wired input is no parameter of its worker, when the output differs from what the workers gave, or
+when a task input or the output differs from the values in `expected/<name>.json` (yours to keep).
 Outputs of tasks no worker here serves (and of WAIT or HUMAN tasks) go in `given_outputs/<name>.json`.
 """
 
