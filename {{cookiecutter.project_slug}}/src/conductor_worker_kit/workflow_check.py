@@ -186,26 +186,24 @@ def output_differences(expected: dict[str, Any], output: dict[str, Any]) -> list
 def unexpected_values(expected: dict[str, Any], run: dict[str, Any], output: dict[str, Any]) -> list[str]:
     """Where the run's task inputs and workflow output differ from the values in `expected` (EXPECTED_DIR)."""
     inputs = {task.get("referenceTaskName"): task.get("inputData") or {} for task in run.get("tasks") or []}
-    where = f"(expected in {EXPECTED_DIR})"
-    problems = [
-        f"workflow output {key} is {_shown(output, key)}, but {value!r} is expected {where}"
-        for key, value in (expected.get("output") or {}).items()
-        if output.get(key, MISSING) != value
-    ]
+    problems = _differing("workflow output", output, expected.get("output") or {})
     for reference, values in (expected.get("inputs") or {}).items():
-        if reference not in inputs:
+        if reference in inputs:
+            problems += _differing(f"{reference}: input", inputs[reference], values)
+        else:
+            where = f"(expected in {EXPECTED_DIR})"
             problems.append(f"{reference}: inputs are expected for it {where}, but the workflow ran no such task")
-            continue
-        problems += [
-            f"{reference}: input {key} is {_shown(inputs[reference], key)}, but {value!r} is expected {where}"
-            for key, value in values.items()
-            if inputs[reference].get(key, MISSING) != value
-        ]
     return problems
 
 
-def _shown(values: dict[str, Any], key: str) -> str:
-    return repr(values[key]) if key in values else "missing"
+def _differing(what: str, actual: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """A line for each key of `wanted` whose value `actual` lacks or has otherwise."""
+    return [
+        f"{what} {key} is {repr(actual[key]) if key in actual else 'missing'}, but {value!r} is expected"
+        f" (expected in {EXPECTED_DIR})"
+        for key, value in wanted.items()
+        if actual.get(key, MISSING) != value
+    ]
 
 
 def accepted_parameters(function: Callable[..., Any]) -> set[str] | None:
@@ -328,10 +326,12 @@ def check_project_workflow(client: Client, project: Project, path: Path) -> Work
     workflow = json.loads(path.read_text())
     name = str(workflow.get("name"))
     workers = dict(zip(served_task_names(project), project.worker_functions(), strict=True))
-    given, expected = (_checkout_json(project, folder, name) for folder in (GIVEN_OUTPUTS_DIR, EXPECTED_DIR))
+    checkout = project.checkout_dir
+    given, expected = (_checkout_json(checkout, folder, name) for folder in (GIVEN_OUTPUTS_DIR, EXPECTED_DIR))
     return check_workflow(client, workflow, example_input(project, name), workers, given, expected)
 
 
-def _checkout_json(project: Project, folder: str, name: str) -> dict[str, Any]:
-    path = project.checkout_dir / folder / f"{name}.json" if project.checkout_dir else None
+def _checkout_json(checkout: Path | None, folder: str, name: str) -> dict[str, Any]:
+    """`<folder>/<name>.json` in the project's checkout, parsed; {} when there is none."""
+    path = checkout / folder / f"{name}.json" if checkout else None
     return json.loads(path.read_text()) if path and path.is_file() else {}
