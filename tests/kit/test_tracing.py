@@ -105,10 +105,14 @@ def test_a_sync_workers_failure_is_told_by_the_result_it_sends(
 def test_the_kits_task_client_shows_each_result_to_the_listeners_that_want_it() -> None:
     seen: list[tuple[str, str, str | None]] = []
     wants = SimpleNamespace(on_result=lambda *result: seen.append(result))
-    result = SimpleNamespace(task_id="t1", status=SimpleNamespace(value="FAILED"), reason_for_incompletion="why")
-    sdk._sending(sdk._result_listeners([object(), wants]), SimpleNamespace(**vars(result), extend_lease=False))
-    sdk._sending(sdk._result_listeners([wants]), SimpleNamespace(**vars(result), extend_lease=True))
-    assert seen == [("t1", "FAILED", "why")], "a lease heartbeat is not a result"
+
+    def body(task_id: str, extend_lease: bool) -> SimpleNamespace:
+        failed = SimpleNamespace(value="FAILED")
+        return SimpleNamespace(task_id=task_id, status=failed, reason_for_incompletion="why", extend_lease=extend_lease)
+
+    sdk._sending(sdk._result_listeners([object(), wants]), body("t1", extend_lease=False))
+    sdk._sending(sdk._result_listeners([wants]), body("t2", extend_lease=True))
+    assert seen == [("t1", "FAILED", "why")], "a lease heartbeat (t2) is not a result"
 
 
 def test_an_endpoint_without_the_packages_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
