@@ -253,6 +253,14 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
         (f"{w}: {a} / {b} tasks/s", Spread.of(paired_ratios(rounds, (w, a), (w, b), get("tasks_per_s"))))
         for w, a, b in pairs
     ]
+    # Where a throughput gap is: the server's time per result reported, ours against the limit's.
+    found += [
+        (
+            f"{w}: ours / limit ms in the server per result reported",
+            Spread.of(paired_ratios(rounds, (w, "ours"), (w, "limit"), get("server_report_ms"))),
+        )
+        for w in ("noop", "io", "async")
+    ]
     # The previous default (every poll held) against the latency target's 2x, and the idle cost's other parts.
     held = paired_ratios(rounds, ("noop", "ours-held"), ("noop", "limit"), get("start_p50_ms"))
     server = paired_ratios(rounds, ("idle", "adaptive"), ("idle", "held"), get("server_cores"))
@@ -326,8 +334,8 @@ def results_table(results: list[Row]) -> str:
 def grid_table(sweep: list[Row], chosen: dict[str, dict[str, int]]) -> str:
     lines = [
         "| workload | threads x batch | tasks in flight | tasks/s | of best | raw client (cores) | server (cores) "
-        "| rest of machine (cores) | bound |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| rest of machine (cores) | bound | ms in the server per result |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for workload in dict.fromkeys(r["workload"] for r in sweep):
         mine = [r for r in sweep if r["workload"] == workload]
@@ -346,7 +354,7 @@ def grid_table(sweep: list[Row], chosen: dict[str, dict[str, int]]) -> str:
             lines.append(
                 f"| {workload} | {s['threads']} x {s['batch']}{mark} | {s['threads'] * s['batch']} "
                 f"| {_num(rate, 1)} | {share} | {cores('client_cpu_s')} | {cores('server_cpu_s')} "
-                f"| {cores('other_cpu_s')} | {cpu.get('bound', 'n/a')} |"
+                f"| {cores('other_cpu_s')} | {cpu.get('bound', 'n/a')} | {_num(r.get('server_report_ms'), 1)} |"
             )
     return "\n".join(lines)
 
@@ -354,8 +362,8 @@ def grid_table(sweep: list[Row], chosen: dict[str, dict[str, int]]) -> str:
 def cpu_table(results: list[Row]) -> str:
     lines = [
         "| workload | client | server (cores) | client tree (cores) | busiest client process (cores) "
-        "| rest of machine (cores) | bound (each round) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "| rest of machine (cores) | bound (each round) | ms in the server per result |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for r in results:
         if r["workload"] in ("import", "idle", "costs"):
@@ -363,7 +371,8 @@ def cpu_table(results: list[Row]) -> str:
         lines.append(
             f"| {r['workload']} | {r['client']} | {_spread(r.get('server_cores'), 2)} "
             f"| {_spread(r.get('client_cores'), 2)} | {_spread(r.get('busiest_client_process_cores'), 2)} "
-            f"| {_spread(r.get('other_cores'), 2)} | {'; '.join(r.get('bounds', []))} |"
+            f"| {_spread(r.get('other_cores'), 2)} | {'; '.join(r.get('bounds', []))} "
+            f"| {_spread(r.get('server_report_ms'), 1)} |"
         )
     return "\n".join(lines)
 

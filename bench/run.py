@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import idle_cost, project, report
+from bench import idle_cost, project, report, server_time
 from bench.measure import Client, Workload, measure
 from bench.sampling import listening_pid
 from bench.stats import Row, aggregate
@@ -92,12 +92,14 @@ def grid(text: str) -> list[tuple[int, int]]:
 
 
 def _extra(text: str) -> tuple[str, dict[str, str]]:
-    """NAME:THREAD_COUNT=16,POLL_INTERVAL=50 -> a worker client with CONDUCTOR_WORKER_ALL_* overrides."""
+    """NAME:THREAD_COUNT=16,POLL_INTERVAL=50 -> a worker client with CONDUCTOR_WORKER_ALL_* overrides; a
+    WORKER_* or CONDUCTOR_* name (WORKER_BUSY_SECONDS=0, WORKER_CANONICAL_METRICS=true) is set as it is."""
     name, _, assignments = text.partition(":")
     env = {}
     for item in filter(None, assignments.split(",")):
         key, _, value = item.partition("=")
-        env[f"CONDUCTOR_WORKER_ALL_{key.strip().upper()}"] = value.strip()
+        key = key.strip().upper()
+        env[key if key.startswith(("WORKER_", "CONDUCTOR_")) else f"CONDUCTOR_WORKER_ALL_{key}"] = value.strip()
     return name, env
 
 
@@ -107,6 +109,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts, one round: checks that it all runs")
     parser.add_argument("--server-url", help="use this running server (API URL ending in /api) instead of starting one")
+    parser.add_argument(
+        "--access-log",
+        type=Path,
+        help="with --server-url: that server's access log, as harness/conductor_server.py has it write one",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"report directory (default: {DEFAULT_OUT})")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated: {', '.join(WORKLOADS)}")
     parser.add_argument("--clients", default=",".join(CLIENTS), help=f"comma-separated: {', '.join(CLIENTS)}")
@@ -129,7 +136,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME:SETTING=V,...",
-        help="another worker client with CONDUCTOR_WORKER_ALL_<SETTING> overrides (for tuning)",
+        help="another worker client with CONDUCTOR_WORKER_ALL_<SETTING> overrides, or WORKER_*/CONDUCTOR_* "
+        "variables by their full name (for tuning and experiments)",
     )
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
@@ -450,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             server_pid = listening_pid(urlsplit(api).port or 80)
         else:
             log("starting the Conductor server")
-            server = ConductorServer().start()
+            server = ConductorServer(access_log=True).start()
             api = server.api_url
             server_pid = server.process.pid if server.process else None
         if server_pid is None:
@@ -465,6 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         sweeps, chosen = warm_up_and_sweep(args, api, server_pid, projects, workloads, work)
         rounds = run_rounds(args, api, server_pid, projects, workloads, chosen, work)
         not_measured.update(unmeasured_workloads(rounds, args.workloads))
+        access_log = server.access_log_path if server is not None else args.access_log
+        if access_log is None or not access_log.exists():
+            not_measured["time in the server per result"] = "no access log of the server (--access-log)"
+        else:
+            server_time.attach(sweeps + rounds, access_log)
     finally:
         if server is not None:
             server.stop()

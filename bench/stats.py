@@ -109,7 +109,15 @@ def aggregate(rounds: list[Row]) -> list[Row]:
             "peak_rss_by_process_mb": max((r.get("peak_rss_by_process_mb", []) for r in mine), key=sum),
             "bounds": sorted({(r.get("cpu") or {}).get("bound", "n/a") for r in mine}),
         }
-        for key in ("tasks_per_s", "first_poll_s", "peak_rss_bytes", "idle_rss_bytes", "load_rss_bytes", "pss_bytes"):
+        for key in (
+            "tasks_per_s",
+            "first_poll_s",
+            "peak_rss_bytes",
+            "idle_rss_bytes",
+            "load_rss_bytes",
+            "pss_bytes",
+            "server_report_ms",
+        ):
             row[key] = Spread.of(per_round(rounds, workload, client, get(key)))
         for part in ("server", "client", "busiest_client_process", "other"):
             row[f"{part}_cores"] = Spread.of(per_round(rounds, workload, client, cpu_cores(part)))

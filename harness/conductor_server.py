@@ -170,11 +170,13 @@ class ConductorServer:
     its queues and its URL.
     """
 
-    def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, data_dir: Path | None = None, access_log: bool = False) -> None:
         self.port = port or restartable_port()
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="conductor-server-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "server.log"
+        # Tomcat's access log, one line per request: its begin and end (epoch ms), method, path, status.
+        self.access_log_path = self.data_dir / "access.log" if access_log else None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -197,6 +199,21 @@ class ConductorServer:
             f"--server.port={self.port}",
             f"--spring.datasource.url={database}",
             "--conductor.integrations.ai.enabled=false",
+            *self._access_log_arguments(),
+        ]
+
+    def _access_log_arguments(self) -> list[str]:
+        if self.access_log_path is None:
+            return []
+        return [
+            "--server.tomcat.accesslog.enabled=true",
+            f"--server.tomcat.accesslog.directory={self.access_log_path.parent}",
+            f"--server.tomcat.accesslog.prefix={self.access_log_path.stem}",
+            f"--server.tomcat.accesslog.suffix={self.access_log_path.suffix}",
+            "--server.tomcat.accesslog.file-date-format=",
+            "--server.tomcat.accesslog.rotate=false",
+            "--server.tomcat.accesslog.buffered=false",  # readable while the server runs
+            "--server.tomcat.accesslog.pattern=%{begin:msec}t %{end:msec}t %m %U %s",
         ]
 
     def api(self, method: str, path: str, body: object = None) -> object:

@@ -53,6 +53,7 @@ def baker(tmp_path: Path) -> Callable[..., BakedProject]:
 
 @pytest.fixture(scope="session")
 def conductor() -> Iterator[ConductorServer]:
-    """The real Conductor OSS server, started once per session. No jar or JDK fails the tier loudly."""
-    with ConductorServer() as server:
+    """The real Conductor OSS server, started once per session. No jar or JDK fails the tier loudly.
+    Its access log (one line per request) is what the benchmark reads the server's time per result from."""
+    with ConductorServer(access_log=True) as server:
         yield server

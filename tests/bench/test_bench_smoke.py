@@ -29,7 +29,9 @@ WAIT_MS = {"io": 50, "async": 200}
 
 def test_a_quick_benchmark_run_writes_a_sane_report(conductor: ConductorServer, tmp_path: Path) -> None:
     out = tmp_path / "report"
+    assert conductor.access_log_path is not None
     command = [sys.executable, "-m", "bench", "--quick", "--server-url", conductor.api_url, "--out", str(out)]
+    command += ["--access-log", str(conductor.access_log_path)]
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
@@ -66,6 +68,8 @@ def check_report(out: Path, stdout: str) -> None:
         assert row["drained"] and row["backlog_completed"] + row["server_failed"] == row["backlog"], where
         assert 0 < row["tasks_per_s"] < 100_000 and math.isfinite(row["tasks_per_s"]), where
         assert 5 * 2**20 < row["peak_rss_bytes"] < 4 * 2**30 and row["processes"] >= 1, where
+        # From the server's access log: every drain reported results, each took the server some time.
+        assert row["server_report_ms"] > 0, where
         cpu = row["cpu"]
         assert cpu["wall_s"] > 0 and cpu["client_cpu_s"] >= 0 and cpu["server_cpu_s"] is not None, where
         if row["workload"] == "noop":
