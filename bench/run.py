@@ -60,10 +60,13 @@ IMPORT_PROBE = (
     "print(time.perf_counter() - began)"
 )
 # The full run's counts; --quick replaces them with tiny ones (the test suite's smoke run).
+# Drains of 600 tasks: at ~150 tasks/s a 200-task drain lasted ~1.3 s, and the same two clients' ratio swung
+# 0.91-1.14x between rounds of one run (2026-12-06); 800-task drains gave 0.89-0.92x. Two warm-ups: the
+# server's JVM was still speeding up after the first (100, 137, 144 tasks/s over three 800-task drains).
 FULL = {
     "rounds": 3,
-    "warmup": 1,
-    "backlog": {"noop": 300, "io": 200, "async": 1000, "types1": 100, "types10": 100},
+    "warmup": 2,
+    "backlog": {"noop": 600, "io": 600, "async": 1000, "types1": 100, "types10": 100},
     "paced": 60,
     "grid": {"noop": "8,16,32x1,4", "io": "16,32x1,4", "async": "16,32x4,8"},
     "idle": (5.0, 15.0),  # idle cost: settling, then measured seconds, per setup and round
