@@ -253,14 +253,6 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
         (f"{w}: {a} / {b} tasks/s", Spread.of(paired_ratios(rounds, (w, a), (w, b), get("tasks_per_s"))))
         for w, a, b in pairs
     ]
-    # Where a throughput gap is: the server's time per result reported, ours against the limit's.
-    found += [
-        (
-            f"{w}: ours / limit ms in the server per result reported",
-            Spread.of(paired_ratios(rounds, (w, "ours"), (w, "limit"), get("server_report_ms"))),
-        )
-        for w in ("noop", "io", "async")
-    ]
     # The previous default (every poll held) against the latency target's 2x, and the idle cost's other parts.
     held = paired_ratios(rounds, ("noop", "ours-held"), ("noop", "limit"), get("start_p50_ms"))
     server = paired_ratios(rounds, ("idle", "adaptive"), ("idle", "held"), get("server_cores"))

@@ -143,6 +143,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "variables by their full name (for tuning and experiments)",
     )
     args = parser.parse_args(argv)
+    if args.access_log and not args.server_url:
+        parser.error("--access-log is for a server given with --server-url; the server a run starts writes its own")
     counts = QUICK if args.quick else FULL
     args.rounds = counts["rounds"] if args.rounds is None else args.rounds
     args.warmup = counts["warmup"] if args.warmup is None else args.warmup
@@ -443,6 +445,19 @@ def unmeasured_workloads(rounds: list[Row], workloads: list[str]) -> dict[str, s
     return found
 
 
+def time_in_server(rows: list[Row], access_log: Path | None) -> dict[str, str]:
+    """Each drain's time in the server per result, from its access log; what was not measured, and why."""
+    why = "no access log of the server (--access-log)"
+    if access_log is not None:
+        try:
+            if server_time.attach(rows, access_log):
+                return {}
+            why = f"{access_log} has no result reports in the drains' windows (not in the expected format?)"
+        except OSError as error:
+            why = f"{access_log}: {error}"
+    return {"time in the server per result": why}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     out: Path = args.out
@@ -476,11 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         sweeps, chosen = warm_up_and_sweep(args, api, server_pid, projects, workloads, work)
         rounds = run_rounds(args, api, server_pid, projects, workloads, chosen, work)
         not_measured.update(unmeasured_workloads(rounds, args.workloads))
-        access_log = server.access_log_path if server is not None else args.access_log
-        if access_log is None or not access_log.exists():
-            not_measured["time in the server per result"] = "no access log of the server (--access-log)"
-        else:
-            server_time.attach(sweeps + rounds, access_log)
+        not_measured.update(time_in_server(sweeps + rounds, server.access_log_path if server else args.access_log))
     finally:
         if server is not None:
             server.stop()

@@ -2,10 +2,10 @@
 
 A drain's rate on this server is set mostly by how long each result report (`POST /tasks/update-v2`,
 or `POST /tasks`) takes inside the server: a client with N tasks in flight completes at most
-N / (task time + report time + its own time per task). The tasks/s ratios alone cannot say whether a
-slower drain spent its time in the client or in the server; this can. Tomcat writes one line per
-request (`harness.conductor_server.ConductorServer(access_log=True)`): begin and end in epoch
-milliseconds, method, path, status.
+N / (task time + report time + its own time per task). The time starts once the server has read the
+request's headers, so a body sent late by the client counts too. Tomcat writes one line per request
+(`harness.conductor_server.ConductorServer(access_log=True)`): begin and end in epoch milliseconds,
+method, path, status.
 """
 
 import statistics
@@ -36,11 +36,13 @@ def mean_ms(found: list[tuple[float, float]], start: float, end: float) -> float
     return statistics.mean(inside) if inside else None
 
 
-def attach(rows: list[dict[str, Any]], access_log: Path | None) -> None:
-    """Add `server_report_ms` to every row that has a drain window (drain_start, drain_end)."""
-    if access_log is None or not access_log.exists():
-        return
+def attach(rows: list[dict[str, Any]], access_log: Path) -> int:
+    """Add `server_report_ms` to every row that has a drain window (drain_start, drain_end); returns how
+    many got a value (none: the log is not in this format, or was not flushed)."""
     found = reports(access_log.read_text(errors="replace").splitlines())
+    measured = 0
     for row in rows:
         if row.get("drain_start") and row.get("drain_end"):
             row["server_report_ms"] = mean_ms(found, row["drain_start"], row["drain_end"])
+            measured += row["server_report_ms"] is not None
+    return measured

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.run import time_in_server
 from bench.server_time import attach, mean_ms, reports
 
 LINES = [
@@ -38,9 +39,19 @@ def test_each_drain_gets_its_own_mean_and_rows_without_a_window_get_none(tmp_pat
         {"drain_start": 1796531711.9, "drain_end": 1796531712.1},
         {"workload": "import"},
     ]
-    attach(rows, log)
+    assert attach(rows, log) == 2
     assert rows[0]["server_report_ms"] == pytest.approx(30.0)
     assert rows[1]["server_report_ms"] == pytest.approx(500.0)
     assert "server_report_ms" not in rows[2]
-    attach(rows, None)  # a server this run did not start: nothing to read, nothing changed
-    assert rows[0]["server_report_ms"] == pytest.approx(30.0)
+
+
+def test_a_log_in_another_format_measures_nothing_and_the_run_says_why(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text('127.0.0.1 - - [06/Dec/2026:05:00:00 +0000] "POST /api/tasks/update-v2 HTTP/1.1" 200 5\n')
+    rows: list[dict[str, object]] = [{"drain_start": 1796531709.9, "drain_end": 1796531711.0}]
+    assert attach(rows, log) == 0
+    assert rows[0]["server_report_ms"] is None
+    (why,) = time_in_server(rows, log).values()
+    assert "no result reports" in why
+    assert "no access log" in time_in_server(rows, None)["time in the server per result"]
+    assert str(tmp_path / "gone.log") in time_in_server(rows, tmp_path / "gone.log")["time in the server per result"]
