@@ -307,6 +307,25 @@ def compile_bytecode(baked: BakedProject) -> BakedProject:
     return baked
 
 
+WORKER_PYTHON_PROBE = (
+    "import importlib.util, os, platform; "
+    "print(platform.python_version(), os.path.exists(importlib.util.cache_from_source(os.__file__)))"
+)
+
+
+def worker_python(baked: BakedProject) -> str:
+    """The projects' interpreter, and whether its standard library is byte-compiled: an interpreter
+    without it (unpacked, never installed) compiles every stdlib module at every start, which the image's
+    never does."""
+    probe = subprocess.run(
+        [str(baked.bin / "python"), "-c", WORKER_PYTHON_PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    version, compiled = probe.stdout.split()
+    if compiled == "True":
+        return f"Python {version}"
+    return f"Python {version}, standard library NOT byte-compiled: start-up and memory include compiling it"
+
+
 def time_import(baked: BakedProject) -> dict[str, float]:
     """One `import conductor.client.automator.task_handler` in a fresh interpreter of the project's venv."""
     began = time.perf_counter()
@@ -485,8 +504,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"server {api} (pid {server_pid}); baking and installing the projects")
         projects: dict[str, BakedProject] = {}
         for name in dict.fromkeys(PROJECT_BY_WORKLOAD[w] for w in args.workloads):
-            projects[name] = compile_bytecode(BAKE[name](work / name).install())
+            projects[name] = compile_bytecode(BAKE[name](work / name).install(dev=False))
             projects[name].cli("register", env={"CONDUCTOR_SERVER_URL": api}, check=True)
+        workers_python = worker_python(next(iter(projects.values())))
+        log(f"workers' interpreter: {workers_python}")
         workloads = {w: workload_for(w, projects[PROJECT_BY_WORKLOAD[w]], args) for w in args.workloads}
         sweeps, chosen = warm_up_and_sweep(args, api, server_pid, projects, workloads, work)
         rounds = run_rounds(args, api, server_pid, projects, workloads, chosen, work)
@@ -504,7 +525,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(began)),
         "machine": f"{os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}",
+        f"benchmark on Python {platform.python_version()}",
+        "workers": f"{workers_python}; installed as the image installs them (no development tools)",
         "server": f"Conductor OSS {SERVER_VERSION} boot jar, SQLite, same machine (loopback)",
         "load average (1 min) before / after": f"{load_before[0]:.2f} / {load_after[0]:.2f}",
         "run time": f"{time.time() - began:.0f} s",

@@ -96,15 +96,16 @@ class BakedProject:
     def files(self) -> list[Path]:
         return sorted(p for p in self.path.rglob("*") if p.is_file() and ".venv" not in p.parts)
 
-    def install(self, extras: bool = True) -> "BakedProject":
+    def install(self, extras: bool = True, dev: bool = True) -> "BakedProject":
         """A virtualenv with the locked dependencies, as `make install` makes it: `uv sync --locked
-        --all-extras`; with `extras` False, as the image without build arguments: no optional group.
+        --all-extras`; with `extras` False, as the image without build arguments: no optional group;
+        with `dev` False, without the development tools, as the image has it (`--no-dev`).
 
         The test suite's own uv (the version uv.lock pins) stands in for the one `make install` bootstraps.
         """
         if not (self.bin / "python").exists():
             python = python_for(self.answers["python_version"])
-            optional = ["--all-extras"] if extras else []
+            optional = (["--all-extras"] if extras else []) + ([] if dev else ["--no-dev"])
             self._check([sys.executable, "-m", "uv", "sync", "--locked", "--quiet", *optional, "--python", python])
             if SDK_VERSION:
                 # The canary: the newest (or a given) conductor-python instead of the locked one.

@@ -46,9 +46,22 @@ python_from_debian() {  # python_from_debian 3.14
   sed -i "s#'WHEEL_PKG_DIR': '/usr/share/python-wheels/'#'WHEEL_PKG_DIR': '$root/usr/share/python-wheels/'#" \
     "$root"/usr/lib/python"$version"/_sysconfigdata_*.py
   rm -f "$root/usr/lib/python$version/EXTERNALLY-MANAGED"
+  compile_stdlib "$root/usr/bin/python$version"
   "$root/usr/bin/python$version" -c 'import ssl, sqlite3, zlib, ctypes, sys; print("installed", sys.version)' >&2
+}
+
+# Byte-compile the standard library, as installing Debian's packages does (py3compile) and as Python's
+# images ship it. Unpacked without it, every process compiles each stdlib module it imports from source
+# (PYTHONDONTWRITEBYTECODE, or no write access): start-up and memory would measure the compiler.
+compile_stdlib() {  # compile_stdlib /path/to/python3.X
+  "$1" -m compileall -q -j 0 "$("$1" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" >/dev/null
 }
 
 ensure_python() {  # ensure_python 3.14
   have_python "$1" || python_from_debian "$1"
+  local root_python  # a root unpacked before it was compiled at unpacking: compile it now (once)
+  for root_python in "$CWT_PYTHON_DIR"/"$1".*/usr/bin/python"$1"; do
+    [ -x "$root_python" ] || continue
+    [ -d "$(dirname "$root_python")/../lib/python$1/__pycache__" ] || compile_stdlib "$root_python"
+  done
 }
