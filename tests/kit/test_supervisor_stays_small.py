@@ -13,6 +13,9 @@ from pathlib import Path
 import conductor_worker_kit
 
 HEAVY = ("conductor", "prometheus_client", "httpx", "opentelemetry")
+# Loaded by every worker process; loaded here too, they would be in memory (and in RSS) once more per
+# process, hashlib with OpenSSL's libcrypto mapped. runtime/tracing.py imports them where it uses them.
+WORKER_SIDE_ONLY = ("hashlib", "uuid", "importlib.metadata")
 KIT = Path(conductor_worker_kit.__file__).parent
 # What the `worker` command's process runs: the command line, the supervisor and what they import.
 SUPERVISOR_SIDE = (
@@ -35,6 +38,16 @@ def test_the_worker_command_loads_no_sdk_and_no_metrics_library(package: str) ->
         f"import {package}.__main__, conductor_worker_kit.runtime.supervisor\n"
         "loaded = set(name.split('.')[0] for name in sys.modules)\n"
         f"print(json.dumps(sorted(loaded & set({HEAVY!r}))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == []
+
+
+def test_the_worker_command_leaves_what_only_worker_processes_use_to_them(package: str) -> None:
+    probe = (
+        "import json, sys\n"
+        f"import {package}.__main__, conductor_worker_kit.runtime.supervisor\n"
+        f"print(json.dumps(sorted(set(sys.modules) & set({WORKER_SIDE_ONLY!r}))))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == []

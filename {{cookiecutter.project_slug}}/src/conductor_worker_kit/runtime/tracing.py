@@ -25,11 +25,8 @@ which then runs without traces, so a platform that sets the variable for every s
 Only worker processes load OpenTelemetry: the `worker` command checks that it is installed without importing it.
 """
 
-import hashlib
-import importlib.metadata
 import os
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +44,10 @@ def wanted(env: Mapping[str, str]) -> bool:
 
 def installed() -> bool:
     """From the installed packages' metadata: nothing of OpenTelemetry is imported."""
+    # Imported here, as hashlib and uuid below: the `worker` command's own process imports this module
+    # for `unavailable` only, and what it loads is counted again in every worker process it forks.
+    import importlib.metadata
+
     try:
         for name in DISTRIBUTIONS:
             importlib.metadata.version(name)
@@ -67,6 +68,9 @@ def unavailable(env: Mapping[str, str]) -> str | None:
 
 def workflow_ids(workflow_id: str) -> tuple[int, int]:
     """(trace id, parent span id) of a workflow's tasks: the same in every process for the same workflow."""
+    import hashlib
+    import uuid
+
     try:
         bits = uuid.UUID(workflow_id).int
     except ValueError:
