@@ -85,6 +85,7 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
     tasks_per_s = get("tasks_per_s")
     import_s = _median(rounds, "import", "sdk", "import_s")
     first_task_s = _median(rounds, "noop", "ours", "first_poll_s")
+    sdk_first_task_s = _median(rounds, "import", "sdk", "sdk_first_task_s")
     cpu_per_task = Spread.of(per_round(rounds, "noop", "ours", client_cpu_per_task))
     cpu_ms = _num(None if cpu_per_task is None else cpu_per_task.median * 1000, 2)
     async_processes = max((r.get("processes", 0) for r in rows_of(rounds, "async", "ours").values()), default=0)
@@ -164,7 +165,8 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             False,
             paired_ratios(rounds, ("noop", "ours"), ("import", "sdk"), get("first_poll_s"), get("import_s")),
             f"medians {_num(first_task_s, 2)} s vs {_num(import_s, 2)} s "
-            "(`import conductor.client.automator.task_handler` in a fresh interpreter)",
+            "(`import conductor.client.automator.task_handler` in a fresh interpreter); "
+            f"the SDK alone (bench/sdk_start.py) took its first task in {_num(sdk_first_task_s, 2)} s",
             why("noop", "import"),
         ),
         _check(
@@ -261,9 +263,14 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
         (f"noop: {name} / ours worker CPU per task", paired_ratios(rounds, ("noop", name), ("noop", "ours"), cpu))
         for name, cpu in (("ours-json", client_cpu_per_task), ("ours-traced", client_cpu_per_task))
     ]
+    # Start to first task: what the kit's own start adds to the SDK's, and what polling at all adds to the import.
+    kit_start = paired_ratios(rounds, ("noop", "ours"), ("import", "sdk"), get("first_poll_s"), get("sdk_first_task_s"))
+    sdk_start = paired_ratios(rounds, ("import", "sdk"), ("import", "sdk"), get("sdk_first_task_s"), get("import_s"))
     return [
         *found,
         *((name, Spread.of(values)) for name, values in costs),
+        ("start → first task: ours / the SDK alone", Spread.of(kit_start)),
+        ("start → first task: the SDK alone / one SDK import", Spread.of(sdk_start)),
         ("noop: ours-held / limit p50 scheduled → started", Spread.of(held)),
         ("idle: server CPU, adaptive / held", Spread.of(server)),
         ("idle: polls/s, busy (unheld every 10 ms) / held", Spread.of(busy)),

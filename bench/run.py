@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import idle_cost, project, report, server_time
-from bench.measure import Client, Workload, measure
+from bench.measure import Client, Workload, measure, start_workflows, terminate
 from bench.sampling import listening_pid
 from bench.stats import Row, aggregate
 from harness.baked_project import BakedProject
@@ -335,6 +335,24 @@ def time_import(baked: BakedProject) -> dict[str, float]:
     return {"import_s": float(probe.stdout.strip()), "process_s": time.perf_counter() - began}
 
 
+def time_sdk_start(baked: BakedProject, api: str, workload: Workload) -> dict[str, float]:
+    """The SDK alone from launch to first task (bench/sdk_start.py in the project's venv), one task queued
+    first as the drains queue theirs: the same clocks as the worker's start to first task."""
+    queued = start_workflows(api, workload, 1)
+    launched = time.time()
+    try:
+        probe = subprocess.run(
+            [str(baked.bin / "python"), str(REPO / "bench" / "sdk_start.py"), api, workload.task_types[0]],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+    finally:
+        terminate(api, queued)  # a no-op once the probe completed its task
+    return {"sdk_first_task_s": int(probe.stdout.strip()) / 1000 - launched}
+
+
 def time_costs(baked: BakedProject) -> dict[str, float]:
     """The kit's CPU per log line (text and JSON) and per span, without a server (bench/log_cost.py and
     bench/span_cost.py in the project's venv): beside the worker's CPU per task of the same round, they say
@@ -411,8 +429,11 @@ def run_rounds(
     sdk_project = projects.get("noop") or next(iter(projects.values()))
     for number in range(1, args.rounds + 1):
         timed = time_import(sdk_project)
-        rounds.append({"workload": "import", "client": "sdk", "settings": {}, "round": number, **timed})
         log(f"round {number}/{args.rounds}: one SDK import took {timed['import_s']:.2f} s")
+        if "noop" in workloads:
+            timed.update(time_sdk_start(projects["noop"], api, workloads["noop"]))
+            log(f"round {number}/{args.rounds}: the SDK alone took its first task {timed['sdk_first_task_s']:.2f} s in")
+        rounds.append({"workload": "import", "client": "sdk", "settings": {}, "round": number, **timed})
         if "noop" in projects:
             costs = time_costs(projects["noop"])
             rounds.append({"workload": "costs", "client": "kit", "settings": {}, "round": number, **costs})
