@@ -22,9 +22,9 @@ IO_SLEEP_MS = 50
 ASYNC_SLEEP_MS = 200
 # An async worker's thread_count is how many of its tasks wait at once in one event loop, sized by the
 # generated README's rule (tasks/s x task seconds x 1.5) for the server's ceiling: ~270 tasks/s of 200 ms
-# gives ~80. 50 in flight capped a drain at 50 / (0.2 s + ~30 ms in the server) = ~217 tasks/s (217 and 222
-# against the bare loop's 266 and 263, 2026-12-06), 100 drained 272 and 261; on a slower server that
-# reached ~150 tasks/s, 100 drained 149 against 144 with 50 (docs/sizing.md).
+# gives ~80. 50 in flight capped a drain at 50 / (0.2 s + ~30 ms in the server) = ~217 tasks/s (in an A/B run
+# of 2026-12-06: 217 and 222 against the bare loop's 266 and 263, where 100 drained 272 and 261); on a slower
+# server that reached ~150 tasks/s, 100 drained 149 against 144 with 50 (docs/sizing.md).
 ASYNC_CONCURRENCY = 100
 
 

@@ -19,7 +19,8 @@ from conductor.client.http.models.task_result import TaskResult
 from conductor.client.http.models.task_result_status import TaskResultStatus
 
 POLL_TIMEOUT_MS = 100
-POLLS = 50  # ~5 s of held polls: the task is queued before the launch, so the first one takes it
+# ~10 s of held polls (an empty one takes ~200 ms); the task is queued before the launch, so the first one takes it
+POLLS = 50
 
 
 def main(api: str, task_type: str) -> int:

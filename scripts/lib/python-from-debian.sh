@@ -54,14 +54,16 @@ python_from_debian() {  # python_from_debian 3.14
 # images ship it. Unpacked without it, every process compiles each stdlib module it imports from source
 # (PYTHONDONTWRITEBYTECODE, or no write access): start-up and memory would measure the compiler.
 compile_stdlib() {  # compile_stdlib /path/to/python3.X
-  "$1" -m compileall -q -j 0 "$("$1" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" >/dev/null
+  "$1" -m compileall -q -j 0 "$("$1" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
 }
 
 ensure_python() {  # ensure_python 3.14
   have_python "$1" || python_from_debian "$1"
-  local root_python  # a root unpacked before it was compiled at unpacking: compile it now (once)
+  # A root unpacked before it was compiled at unpacking: compile it now (once). os is frozen into the
+  # interpreter, so only compileall writes its .pyc (any import may write others).
+  local root_python
   for root_python in "$CWT_PYTHON_DIR"/"$1".*/usr/bin/python"$1"; do
     [ -x "$root_python" ] || continue
-    [ -d "$(dirname "$root_python")/../lib/python$1/__pycache__" ] || compile_stdlib "$root_python"
+    [ -f "$(dirname "$root_python")/../lib/python$1/__pycache__/os.cpython-${1//./}.pyc" ] || compile_stdlib "$root_python"
   done
 }

@@ -57,6 +57,7 @@ def check_report(out: Path, stdout: str) -> None:
     # The SDK alone took a real task: after its launch, and after its own import could have ended.
     assert [0 < r["import_s"] < r["sdk_first_task_s"] < 120 for r in rounds if r["workload"] == "import"] == [True]
     assert "start → first task: ours / the SDK alone" in stdout
+    assert "the SDK alone: n/a" not in stdout and "the SDK alone / one SDK import: n/a" not in stdout
     (costs,) = [r for r in rounds if r["workload"] == "costs"]
     assert 0 < costs["text_line_us"] < 1000 and 0 < costs["json_line_us"] < 1000 and 0 < costs["span_us"] < 5000, costs
     assert "no-op tasks/s a CPU-bound worker keeps with a span per task" in stdout
