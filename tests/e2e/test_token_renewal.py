@@ -107,6 +107,9 @@ def test_a_token_that_expires_early_is_renewed_once_and_the_call_retried(
 ) -> None:
     """The server may end a token before its stated expiry (revoked, the auth service restarted): the
     401 EXPIRED_TOKEN makes the client fetch one new token and send the call again."""
+    # The definition it reads is this test's own to register: it does not lean on another test having run.
+    registered = project.cli("register", env=as_key(DEPLOY_KEY, DEPLOY_SECRET, tmp_path / "health"))
+    assert registered.returncode == 0, registered.stderr
     script = (
         "import sys\n"
         "from conductor_worker_kit.conductor_client import ConductorClient\n"
