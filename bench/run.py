@@ -303,7 +303,7 @@ def compile_bytecode(baked: BakedProject) -> BakedProject:
     and memory figures would measure the compiler instead of the worker.
     """
     targets = [str(path) for path in (baked.path / ".venv" / "lib", baked.path / "src")]
-    subprocess.run([str(baked.bin / "python"), "-m", "compileall", "-q", "-j", "0", *targets], check=True, timeout=600)
+    baked.run("python", "-m", "compileall", "-q", "-j", "0", *targets)
     return baked
 
 
@@ -317,10 +317,7 @@ def worker_python(baked: BakedProject) -> str:
     """The projects' interpreter, and whether its standard library is byte-compiled: an interpreter
     without it (unpacked, never installed) compiles every stdlib module at every start, which the image's
     never does."""
-    probe = subprocess.run(
-        [str(baked.bin / "python"), "-c", WORKER_PYTHON_PROBE], capture_output=True, text=True, check=True, timeout=60
-    )
-    version, compiled = probe.stdout.split()
+    version, compiled = baked.run("python", "-c", WORKER_PYTHON_PROBE, timeout=60).stdout.split()
     if compiled == "True":
         return f"Python {version}"
     return f"Python {version}, standard library NOT byte-compiled: start-up and memory include compiling it"
@@ -329,9 +326,7 @@ def worker_python(baked: BakedProject) -> str:
 def time_import(baked: BakedProject) -> dict[str, float]:
     """One `import conductor.client.automator.task_handler` in a fresh interpreter of the project's venv."""
     began = time.perf_counter()
-    probe = subprocess.run(
-        [str(baked.bin / "python"), "-c", IMPORT_PROBE], capture_output=True, text=True, check=True, timeout=120
-    )
+    probe = baked.run("python", "-c", IMPORT_PROBE, timeout=120)
     return {"import_s": float(probe.stdout.strip()), "process_s": time.perf_counter() - began}
 
 
@@ -341,13 +336,7 @@ def time_sdk_start(baked: BakedProject, api: str, workload: Workload) -> dict[st
     queued = start_workflows(api, workload, 1)
     launched = time.time()
     try:
-        probe = subprocess.run(
-            [str(baked.bin / "python"), str(REPO / "bench" / "sdk_start.py"), api, workload.task_types[0]],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        )
+        probe = baked.run("python", str(REPO / "bench" / "sdk_start.py"), api, workload.task_types[0], timeout=120)
     finally:
         terminate(api, queued)  # a no-op once the probe completed its task
     return {"sdk_first_task_s": int(probe.stdout.split()[-1]) / 1000 - launched}
@@ -359,13 +348,7 @@ def time_costs(baked: BakedProject) -> dict[str, float]:
     what JSON logs and traces cost a task where the tasks/s ratios are mostly the machine's noise."""
     found = {}
     for script in ("log_cost.py", "span_cost.py"):
-        probe = subprocess.run(
-            [str(baked.bin / "python"), str(REPO / "bench" / script)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=300,
-        )
+        probe = baked.run("python", str(REPO / "bench" / script), timeout=300)
         found.update(json.loads(probe.stdout.strip().splitlines()[-1]))
     return found
 
