@@ -46,7 +46,6 @@ python_from_debian() {  # python_from_debian 3.14
   sed -i "s#'WHEEL_PKG_DIR': '/usr/share/python-wheels/'#'WHEEL_PKG_DIR': '$root/usr/share/python-wheels/'#" \
     "$root"/usr/lib/python"$version"/_sysconfigdata_*.py
   rm -f "$root/usr/lib/python$version/EXTERNALLY-MANAGED"
-  compile_stdlib "$root/usr/bin/python$version"
   "$root/usr/bin/python$version" -c 'import ssl, sqlite3, zlib, ctypes, sys; print("installed", sys.version)' >&2
 }
 
@@ -59,8 +58,9 @@ compile_stdlib() {  # compile_stdlib /path/to/python3.X
 
 ensure_python() {  # ensure_python 3.14
   have_python "$1" || python_from_debian "$1"
-  # A root unpacked before it was compiled at unpacking: compile it now (once). os is frozen into the
-  # interpreter, so only compileall writes its .pyc (any import may write others).
+  # Every root of ours without a byte-compiled standard library (just unpacked, or unpacked before this
+  # step existed) is compiled, once. os is frozen into the interpreter, so only compileall writes its .pyc
+  # (any import may write others).
   local root_python
   for root_python in "$CWT_PYTHON_DIR"/"$1".*/usr/bin/python"$1"; do
     [ -x "$root_python" ] || continue
