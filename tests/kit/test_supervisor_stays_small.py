@@ -32,25 +32,24 @@ SUPERVISOR_SIDE = (
 )
 
 
-def test_the_worker_command_loads_no_sdk_and_no_metrics_library(package: str) -> None:
+def modules_of_the_worker_command(package: str) -> set[str]:
+    """Every module the `worker` command's own process has loaded once it can fork, in a fresh interpreter."""
     probe = (
         "import json, sys\n"
         f"import {package}.__main__, conductor_worker_kit.runtime.supervisor\n"
-        "loaded = set(name.split('.')[0] for name in sys.modules)\n"
-        f"print(json.dumps(sorted(loaded & set({HEAVY!r}))))\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(result.stdout) == []
+    return set(json.loads(result.stdout))
+
+
+def test_the_worker_command_loads_no_sdk_and_no_metrics_library(package: str) -> None:
+    loaded = {name.split(".")[0] for name in modules_of_the_worker_command(package)}
+    assert sorted(loaded & set(HEAVY)) == []
 
 
 def test_the_worker_command_leaves_what_only_worker_processes_use_to_them(package: str) -> None:
-    probe = (
-        "import json, sys\n"
-        f"import {package}.__main__, conductor_worker_kit.runtime.supervisor\n"
-        f"print(json.dumps(sorted(set(sys.modules) & set({WORKER_SIDE_ONLY!r}))))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(result.stdout) == []
+    assert sorted(modules_of_the_worker_command(package) & set(WORKER_SIDE_ONLY)) == []
 
 
 def test_no_supervisor_side_module_imports_them_even_inside_a_function() -> None:
