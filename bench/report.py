@@ -248,6 +248,20 @@ def cost_ratios(rounds: list[Row], key: str) -> list[float]:
     return ratios
 
 
+def metrics_choice_ratios(rounds: list[Row]) -> list[float]:
+    """Per round, the share of tasks/s a CPU-bound worker keeps on the SDK's legacy metrics instead of its
+    canonical ones (the kit's default): ours' CPU per no-op task, over the same plus the difference per task
+    (bench/metrics_cost.py)."""
+    costs, ours = rows_of(rounds, "costs", "kit"), rows_of(rounds, "noop", "ours")
+    ratios = []
+    for number in sorted(costs.keys() & ours.keys()):
+        cpu = client_cpu_per_task(ours[number])
+        legacy, canonical = get("metrics_legacy_us")(costs[number]), get("metrics_canonical_us")(costs[number])
+        if cpu and legacy is not None and canonical is not None:
+            ratios.append(cpu / (cpu + (legacy - canonical) / 1e6))
+    return ratios
+
+
 def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     """Ratios without a target, for context."""
     pairs = [("noop", "ours", "anchor"), ("noop", "ours-held", "limit"), ("io", "anchor", "limit")]
@@ -266,9 +280,16 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
     # Start to first task: what the kit's own start adds to the SDK's, and what polling at all adds to the import.
     kit_start = paired_ratios(rounds, ("noop", "ours"), ("import", "sdk"), get("first_poll_s"), get("sdk_first_task_s"))
     sdk_start = paired_ratios(rounds, ("import", "sdk"), ("import", "sdk"), get("sdk_first_task_s"), get("import_s"))
+    legacy_over_canonical = [
+        legacy / canonical
+        for row in rows_of(rounds, "costs", "kit").values()
+        if (legacy := get("metrics_legacy_us")(row)) is not None and (canonical := get("metrics_canonical_us")(row))
+    ]
     return [
         *found,
         *((name, Spread.of(values)) for name, values in costs),
+        ("costs: the SDK's metrics, CPU per task, legacy / canonical (the default)", Spread.of(legacy_over_canonical)),
+        ("noop: tasks/s a CPU-bound worker keeps on legacy metrics instead", Spread.of(metrics_choice_ratios(rounds))),
         ("start → first task: ours / the SDK alone", Spread.of(kit_start)),
         ("start → first task: the SDK alone / one SDK import", Spread.of(sdk_start)),
         ("noop: ours-held / limit p50 scheduled → started", Spread.of(held)),

@@ -10,7 +10,8 @@ Workloads: "noop" (the generated example worker), "io" (a sync worker that sleep
 `async def` worker that awaits 200 ms, 1000-task backlog), "types1" / "types10" (memory of a project with
 one task type and with ten, idle and under load). Each round also times one SDK import ("import") and
 measures what an idle worker costs ("idle", bench/idle_cost.py): adaptive, held and busy polling side by side,
-and the CPU per log line and per span without a server ("costs", bench/log_cost.py and span_cost.py).
+and the CPU per log line, per span and per task of the SDK's metrics without a server ("costs",
+bench/log_cost.py, span_cost.py and metrics_cost.py).
 """
 
 import argparse
@@ -343,11 +344,12 @@ def time_sdk_start(baked: BakedProject, api: str, workload: Workload) -> dict[st
 
 
 def time_costs(baked: BakedProject) -> dict[str, float]:
-    """The kit's CPU per log line (text and JSON) and per span, without a server (bench/log_cost.py and
-    bench/span_cost.py in the project's venv): beside the worker's CPU per task of the same round, they say
-    what JSON logs and traces cost a task where the tasks/s ratios are mostly the machine's noise."""
+    """The kit's CPU per log line (text and JSON), per span and per task of the SDK's metrics (canonical and
+    legacy), without a server (bench/log_cost.py, span_cost.py and metrics_cost.py in the project's venv):
+    beside the worker's CPU per task of the same round, they say what JSON logs, traces and the choice of
+    metrics cost a task where the tasks/s ratios are mostly the machine's noise."""
     found = {}
-    for script in ("log_cost.py", "span_cost.py"):
+    for script in ("log_cost.py", "span_cost.py", "metrics_cost.py"):
         probe = baked.run("python", str(REPO / "bench" / script), timeout=300)
         found.update(json.loads(probe.stdout.strip().splitlines()[-1]))
     return found
@@ -422,7 +424,9 @@ def run_rounds(
             rounds.append({"workload": "costs", "client": "kit", "settings": {}, "round": number, **costs})
             log(
                 f"round {number}/{args.rounds}: CPU per log line {costs['text_line_us']:.0f} us as text, "
-                f"{costs['json_line_us']:.0f} us as JSON; per span {costs['span_us']:.0f} us"
+                f"{costs['json_line_us']:.0f} us as JSON; per span {costs['span_us']:.0f} us; "
+                f"SDK metrics per task {costs['metrics_canonical_us']:.0f} us canonical, "
+                f"{costs['metrics_legacy_us']:.0f} us legacy"
             )
         for name, workload in workloads.items():
             baked = projects[PROJECT_BY_WORKLOAD[name]]

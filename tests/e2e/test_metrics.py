@@ -57,6 +57,10 @@ def test_metrics_endpoint_counts_polls_and_executions_of_the_task(
         f"no task_poll_total and execution counter for taskType={TASK!r} on /metrics",
         details=what_was_there,
     )
+    # The SDK's canonical metrics by default: times are histograms (the legacy ones are quantile gauges).
+    names = {name for name, labels, _ in metrics.found if labels.get("taskType") == TASK}
+    assert "task_poll_time_seconds_bucket" in names, what_was_there()
+    assert "task_poll_time" not in names, what_was_there()
 
 
 def env_example_port(project: BakedProject) -> str | None:

@@ -26,6 +26,12 @@ def test_defaults() -> None:
     assert settings.metrics_port is None  # a project with metrics sets WORKER_METRICS_PORT where it runs
     assert load_settings({"WORKER_METRICS_PORT": ""}).metrics_port is None
     assert (settings.busy_seconds, settings.busy_poll_interval_ms) == (2, 10)  # adaptive polling is on
+    assert settings.canonical_metrics  # the SDK's canonical metrics, not its deprecated legacy ones
+
+
+@pytest.mark.parametrize(("value", "canonical"), [("false", False), ("0", False), ("Off", False), ("yes", True)])
+def test_legacy_metrics_on_request(value: str, canonical: bool) -> None:
+    assert load_settings({"WORKER_CANONICAL_METRICS": value}).canonical_metrics is canonical
 
 
 def test_adaptive_polling_settings_and_off() -> None:
@@ -102,6 +108,7 @@ def test_sdk_configuration_carries_credentials() -> None:
         ({"WORKER_BUSY_SECONDS": "long"}, "WORKER_BUSY_SECONDS"),
         ({"WORKER_BUSY_POLL_INTERVAL_MS": "0"}, "WORKER_BUSY_POLL_INTERVAL_MS"),
         ({"WORKER_BUSY_POLL_INTERVAL_MS": "5000"}, "WORKER_BUSY_POLL_INTERVAL_MS"),
+        ({"WORKER_CANONICAL_METRICS": "legacy"}, "WORKER_CANONICAL_METRICS"),
     ],
 )
 def test_bad_configuration_names_the_variable(env: dict[str, str], variable: str) -> None:

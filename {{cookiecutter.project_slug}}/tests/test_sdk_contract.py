@@ -123,6 +123,18 @@ def test_the_runtime_imports_resolve_to_the_classes_it_extends() -> None:
     assert sdk.AuthenticationSettings is AuthenticationSettings
 
 
+@pytest.mark.parametrize("canonical", [True, False])
+def test_the_metrics_setting_picks_the_sdks_collector(
+    canonical: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WORKER_CANONICAL_METRICS is the SDK's switch, read when MetricsSettings is made: canonical files go
+    to a subfolder, which /metrics serves (metrics_directory)."""
+    monkeypatch.setenv("WORKER_CANONICAL_METRICS", "unset by the test")  # restored afterwards
+    settings = sdk.metrics_settings(str(tmp_path), canonical)
+    assert settings.is_canonical is canonical
+    assert (settings.metrics_directory != str(tmp_path)) is canonical
+
+
 def test_the_task_execution_events_carry_what_the_spans_read() -> None:
     """runtime/tracing.py listens to these events (the SDK calls `on_<event in snake case>`) and reads these fields."""
     for event, fields in (

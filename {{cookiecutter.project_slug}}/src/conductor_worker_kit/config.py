@@ -46,7 +46,8 @@ WORKER_PROPERTIES = (
 )
 _NOT_PER_WORKER = {"CONDUCTOR_WORKER_ISOLATION"}
 _DOMAIN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_BOOLEAN = {"true", "false", "1", "0", "yes", "no", "on", "off"}
+_TRUE = {"true", "1", "yes", "on"}
+_BOOLEAN = {*_TRUE, "false", "0", "no", "off"}
 _BOOLEAN_PROPERTIES = {
     "PAUSED",
     "LEASE_EXTEND_ENABLED",
@@ -75,6 +76,8 @@ class Settings:
     metrics_port: int | None = None  # WORKER_METRICS_PORT; unset or empty: no /metrics
     busy_seconds: float = DEFAULT_BUSY_SECONDS  # WORKER_BUSY_SECONDS; 0: every poll held
     busy_poll_interval_ms: float = DEFAULT_BUSY_POLL_INTERVAL_MS  # WORKER_BUSY_POLL_INTERVAL_MS
+    # WORKER_CANONICAL_METRICS, the SDK's own switch: its canonical metric names and histograms, unless false
+    canonical_metrics: bool = True
 
     @property
     def has_credentials(self) -> bool:
@@ -233,6 +236,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"WORKER_METRICS_PORT must be a port number 1-65535, or empty to turn metrics off (got {metrics_port!r})"
         )
     health_dir = _optional(env, "WORKER_HEALTH_DIR")
+    canonical_metrics = _optional(env, "WORKER_CANONICAL_METRICS")
+    if canonical_metrics is not None and canonical_metrics.lower() not in _BOOLEAN:
+        raise ConfigError(f"WORKER_CANONICAL_METRICS must be true or false (got {canonical_metrics!r})")
     return Settings(
         server_url=_server_url(env),
         auth_key=key,
@@ -244,6 +250,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_port=int(metrics_port) if metrics_port else None,
         busy_seconds=_number(env, "WORKER_BUSY_SECONDS", DEFAULT_BUSY_SECONDS, 0, 3600, "off: every poll held"),
         busy_poll_interval_ms=_number(env, "WORKER_BUSY_POLL_INTERVAL_MS", DEFAULT_BUSY_POLL_INTERVAL_MS, 0, 1000),
+        canonical_metrics=canonical_metrics is None or canonical_metrics.lower() in _TRUE,
     )
 
 

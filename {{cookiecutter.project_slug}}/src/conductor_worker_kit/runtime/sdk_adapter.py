@@ -23,6 +23,8 @@ breaking the drain. Only public surfaces are used:
 - `LeaseManager.get_instance(check_interval=)`, the process's lease heartbeats: made before the runners
   take the SDK's default, which checks once a second for heartbeats due at 80 % of responseTimeoutSeconds,
   so one came up to a second late, after the server had timed out a task of a few seconds' timeout.
+- `MetricsSettings(directory=)` and its `metrics_directory`; which collector it makes is the SDK's
+  `WORKER_CANONICAL_METRICS` variable, read when it is made (`metrics_settings`).
 - `Worker(task_type, function).execute(task)` with the `Task` model: one task run in this process
   (`execute_once`, for replays of captured tasks and the workflow tests).
 
@@ -33,6 +35,7 @@ hold (`timeout=0`): while tasks keep coming, or always when its poll interval is
 """
 
 import inspect
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,6 +68,7 @@ __all__ = [
     "build_runner",
     "configuration",
     "is_async",
+    "metrics_settings",
     "workers_for",
 ]
 
@@ -79,6 +83,14 @@ def configuration(settings: Settings) -> Configuration:
         else None
     )
     return result
+
+
+def metrics_settings(directory: str, canonical: bool) -> MetricsSettings:
+    """Where the SDK writes its metrics, and which: canonical (histograms, the harmonized names, the
+    SDK's future default) or legacy (summaries with quantiles over the last 1000 values, sorted at every record: several times the CPU)."""
+    # The SDK reads its own variable as it is made; "true"/"false" whichever spelling the setting used.
+    os.environ["WORKER_CANONICAL_METRICS"] = "true" if canonical else "false"
+    return MetricsSettings(directory=directory)
 
 
 def workers_for(functions: Sequence[Callable[..., Any]]) -> list[Any]:

@@ -84,7 +84,7 @@ class WorkerHost:
         self.settings = settings
         self.workers = workers
         configuration = sdk.configuration(settings)
-        metrics = sdk.MetricsSettings(directory=metrics_dir) if metrics_dir else None
+        metrics = sdk.metrics_settings(metrics_dir, settings.canonical_metrics) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
         listeners = [HostEvents(settings, slot, self.ledger), *tracing.listeners()]
         pacing = sdk.Pacing(
