@@ -29,7 +29,10 @@ def test_defaults() -> None:
     assert settings.canonical_metrics  # the SDK's canonical metrics, not its deprecated legacy ones
 
 
-@pytest.mark.parametrize(("value", "canonical"), [("false", False), ("0", False), ("Off", False), ("yes", True)])
+@pytest.mark.parametrize(
+    ("value", "canonical"),
+    [("false", False), ("0", False), (" Off ", False), ("no", False), ("TRUE", True), ("1", True), ("on", True)],
+)
 def test_legacy_metrics_on_request(value: str, canonical: bool) -> None:
     assert load_settings({"WORKER_CANONICAL_METRICS": value}).canonical_metrics is canonical
 

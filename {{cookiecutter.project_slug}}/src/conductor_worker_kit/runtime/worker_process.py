@@ -281,7 +281,9 @@ def run(
     # No cyclic garbage collection until the runners run: loading the SDK makes little garbage, and each
     # collection would walk every object loaded so far, for nothing (docs/sizing.md).
     gc.disable()
-    if metrics_dir is not None:  # where the SDK's prometheus_client writes, read when it is imported
+    # Where prometheus_client writes, read when it is imported; the SDK's collectors move it to their own
+    # folder (metrics_directory) as the runners are made, before the first value is written.
+    if metrics_dir is not None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     report_pipe = os.fdopen(report_fd, "w")
     parent = os.getppid()
