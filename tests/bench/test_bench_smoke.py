@@ -54,8 +54,10 @@ def check_report(out: Path, stdout: str) -> None:
         (w, c) for w, clients in EXPECTED.items() for c in clients
     }
     assert [r["import_s"] > 0 for r in rounds if r["workload"] == "import"] == [True]
-    # The SDK alone took a real task: after its launch, and after its own import could have ended.
-    assert [0 < r["import_s"] < r["sdk_first_task_s"] < 120 for r in rounds if r["workload"] == "import"] == [True]
+    # The SDK alone took a real task after its launch, in a time of the import's order: the import is timed in
+    # another process a moment apart, so on a loaded machine either can be the longer (seen in a test run:
+    # 0.40 s to import, 0.35 s to a first task).
+    assert [0.5 * r["import_s"] < r["sdk_first_task_s"] < 120 for r in rounds if r["workload"] == "import"] == [True]
     assert "start → first task: ours / the SDK alone" in stdout
     assert "the SDK alone: n/a" not in stdout and "the SDK alone / one SDK import: n/a" not in stdout
     (costs,) = [r for r in rounds if r["workload"] == "costs"]
