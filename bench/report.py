@@ -2,6 +2,7 @@
 and a chart."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             "no-op tasks/s a CPU-bound worker keeps with one JSON log line per task",
             0.9,
             True,
-            cost_ratios(rounds, "json_line_us"),
+            cost_ratios(rounds, get("json_line_us")),
             f"{_num(_median(rounds, 'costs', 'kit', 'json_line_us'))} us of CPU per line "
             f"({_num(_median(rounds, 'costs', 'kit', 'text_line_us'))} us as text) against {cpu_ms} ms "
             "of worker CPU per no-op task (ours); bench/log_cost.py",
@@ -209,7 +210,7 @@ def checks(rounds: list[Row], not_measured: dict[str, str]) -> list[Check]:
             "no-op tasks/s a CPU-bound worker keeps with a span per task",
             0.9,
             True,
-            cost_ratios(rounds, "span_us"),
+            cost_ratios(rounds, get("span_us")),
             f"{_num(_median(rounds, 'costs', 'kit', 'span_us'))} us of CPU per span against {cpu_ms} ms "
             "of worker CPU per no-op task (ours); bench/span_cost.py",
             why("noop"),
@@ -236,30 +237,23 @@ def client_cpu_per_task(row: Row) -> float | None:
     return cpu["client_cpu_s"] / done if cpu and done else None
 
 
-def cost_ratios(rounds: list[Row], key: str) -> list[float]:
-    """Per round, ours' worker CPU per no-op task over the same plus one more thing per task (`key`, in us,
-    from bench/log_cost.py or span_cost.py): the share of tasks/s a worker whose CPU is the bottleneck keeps."""
+def cost_ratios(rounds: list[Row], extra_us: Callable[[Row], float | None]) -> list[float]:
+    """Per round, ours' worker CPU per no-op task over the same plus one more thing per task (`extra_us`, read
+    from the round's costs row: bench/log_cost.py, span_cost.py, metrics_cost.py): the share of tasks/s a
+    worker whose CPU is the bottleneck keeps."""
     costs, ours = rows_of(rounds, "costs", "kit"), rows_of(rounds, "noop", "ours")
     ratios = []
     for number in sorted(costs.keys() & ours.keys()):
-        cpu, extra = client_cpu_per_task(ours[number]), get(key)(costs[number])
+        cpu, extra = client_cpu_per_task(ours[number]), extra_us(costs[number])
         if cpu and extra is not None:
             ratios.append(cpu / (cpu + extra / 1e6))
     return ratios
 
 
-def metrics_choice_ratios(rounds: list[Row]) -> list[float]:
-    """Per round, the share of tasks/s a CPU-bound worker keeps on the SDK's legacy metrics instead of its
-    canonical ones (the kit's default): ours' CPU per no-op task, over the same plus the difference per task
-    (bench/metrics_cost.py)."""
-    costs, ours = rows_of(rounds, "costs", "kit"), rows_of(rounds, "noop", "ours")
-    ratios = []
-    for number in sorted(costs.keys() & ours.keys()):
-        cpu = client_cpu_per_task(ours[number])
-        legacy, canonical = get("metrics_legacy_us")(costs[number]), get("metrics_canonical_us")(costs[number])
-        if cpu and legacy is not None and canonical is not None:
-            ratios.append(cpu / (cpu + (legacy - canonical) / 1e6))
-    return ratios
+def legacy_metrics_extra_us(row: Row) -> float | None:
+    """What the SDK's legacy metrics cost a task beyond its canonical ones (the kit's default), in us."""
+    legacy, canonical = get("metrics_legacy_us")(row), get("metrics_canonical_us")(row)
+    return None if legacy is None or canonical is None else legacy - canonical
 
 
 def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
@@ -285,11 +279,12 @@ def other_ratios(rounds: list[Row]) -> list[tuple[str, Spread | None]]:
         for row in rows_of(rounds, "costs", "kit").values()
         if (legacy := get("metrics_legacy_us")(row)) is not None and (canonical := get("metrics_canonical_us")(row))
     ]
+    on_legacy_metrics = cost_ratios(rounds, legacy_metrics_extra_us)
     return [
         *found,
         *((name, Spread.of(values)) for name, values in costs),
         ("costs: the SDK's metrics, CPU per task, legacy / canonical (the default)", Spread.of(legacy_over_canonical)),
-        ("noop: tasks/s a CPU-bound worker keeps on legacy metrics instead", Spread.of(metrics_choice_ratios(rounds))),
+        ("noop: tasks/s a CPU-bound worker keeps on legacy metrics instead", Spread.of(on_legacy_metrics)),
         ("start → first task: ours / the SDK alone", Spread.of(kit_start)),
         ("start → first task: the SDK alone / one SDK import", Spread.of(sdk_start)),
         ("noop: ours-held / limit p50 scheduled → started", Spread.of(held)),
