@@ -102,6 +102,16 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
     return value or None  # empty means unset
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """true or false (1/0, yes/no, on/off too), in any case; unset or empty: `default`."""
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    if raw.lower() not in _BOOLEAN:
+        raise ConfigError(f"{name} must be true or false (got {raw!r})")
+    return raw.lower() in _TRUE
+
+
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float, low_allowed: str = "") -> float:
     """A number in (low, high], or exactly `low` too when `low_allowed` says what it means."""
     raw = _optional(env, name)
@@ -236,9 +246,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"WORKER_METRICS_PORT must be a port number 1-65535, or empty to turn metrics off (got {metrics_port!r})"
         )
     health_dir = _optional(env, "WORKER_HEALTH_DIR")
-    canonical_metrics = _optional(env, "WORKER_CANONICAL_METRICS")
-    if canonical_metrics is not None and canonical_metrics.lower() not in _BOOLEAN:
-        raise ConfigError(f"WORKER_CANONICAL_METRICS must be true or false (got {canonical_metrics!r})")
     return Settings(
         server_url=_server_url(env),
         auth_key=key,
@@ -250,7 +257,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_port=int(metrics_port) if metrics_port else None,
         busy_seconds=_number(env, "WORKER_BUSY_SECONDS", DEFAULT_BUSY_SECONDS, 0, 3600, "off: every poll held"),
         busy_poll_interval_ms=_number(env, "WORKER_BUSY_POLL_INTERVAL_MS", DEFAULT_BUSY_POLL_INTERVAL_MS, 0, 1000),
-        canonical_metrics=canonical_metrics is None or canonical_metrics.lower() in _TRUE,
+        canonical_metrics=_flag(env, "WORKER_CANONICAL_METRICS", True),
     )
 
 
