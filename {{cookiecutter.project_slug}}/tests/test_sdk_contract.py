@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conductor.client.automator.async_task_runner import AsyncTaskRunner
 from conductor.client.automator.task_handler import get_registered_workers
@@ -34,8 +35,10 @@ from conductor.client.event.task_runner_events import (
 from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceApi
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.models.task_result import TaskResult
+from conductor.client.http.rest import RESTClientObject
 from conductor.client.worker.exception import NonRetryableException
 from conductor.client.worker.worker_task import worker_task
+from conductor_worker_kit.conductor_client import ConductorClient, tls_context
 from conductor_worker_kit.config import Settings
 from conductor_worker_kit.runtime import sdk_adapter as sdk
 from conductor_worker_kit.runtime.process_protocol import DRAINED
@@ -133,6 +136,55 @@ def test_the_metrics_setting_picks_the_sdks_collector(
     settings = sdk.metrics_settings(str(tmp_path), canonical)
     assert settings.is_canonical is canonical
     assert (settings.metrics_directory != str(tmp_path)) is canonical
+
+
+# What a connection pool holds as it works, not how it was set up.
+POOL_STATE = {"_ssl_context", "_network_backend", "_connections", "_requests", "_optional_thread_lock"}
+
+
+def _tls(client: httpx.Client) -> Any:
+    # httpx keeps the TLS context on its transport's connection pool: private attributes, read only by these tests.
+    return client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
+def _settings_of(client: httpx.Client) -> dict[str, Any]:
+    """Every setting of an httpx client that changes what it sends or how: the client's, its transport's pool
+    (private, read only here) and its TLS context's."""
+    pool = client._transport._pool  # type: ignore[attr-defined]
+    tls = pool._ssl_context
+    return {
+        "client": (client.base_url, client.auth, str(client.params), dict(client.headers), dict(client.cookies)),
+        "requests": (client.timeout, client.follow_redirects, client.max_redirects, client.event_hooks),
+        "environment": (client.trust_env, client._mounts),
+        "transport": type(client._transport),
+        "pool": {name: value for name, value in vars(pool).items() if name not in POOL_STATE},
+        "tls": (tls.verify_mode, tls.check_hostname, tls.verify_flags, tls.options, tls.cert_store_stats()),
+    }
+
+
+@pytest.mark.parametrize("http2", ["true", "off"])
+def test_a_sync_runners_client_is_the_one_the_sdk_makes_for_itself(http2: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`http_client()` re-makes the SDK's default client (timeouts, retries, pool, HTTP/2, redirects, trust
+    store) on the process's TLS context: when an SDK release changes its client, this names what moved."""
+    monkeypatch.setenv("CONDUCTOR_HTTP2_ENABLED", http2)
+    ours, theirs = sdk.http_client(), RESTClientObject().connection
+    assert _settings_of(ours) == _settings_of(theirs)
+    assert _tls(ours) is tls_context()
+    assert _tls(theirs) is not tls_context()
+
+
+def test_a_worker_process_loads_the_trust_store_once(tmp_path: Path) -> None:
+    """The server check's client and every sync runner's share one TLS context (the CA bundle costs ~5 ms
+    and ~0.9 MB per load), and each runner has a client of its own: the SDK closes the one it replaces
+    when a connection breaks."""
+    settings = replace(Settings(), server_url="http://127.0.0.1:9/api", health_dir=tmp_path)
+    host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, fast_sync_worker]), None)
+    host.loop.close()
+    clients = [runner.task_client.api_client.rest_client.connection for runner in host.sync_runners]
+    with ConductorClient(settings) as check:
+        clients.append(check._http)
+    assert len({id(client) for client in clients}) == 3
+    assert {id(_tls(client)) for client in clients} == {id(tls_context())}
 
 
 def test_the_task_execution_events_carry_what_the_spans_read() -> None:

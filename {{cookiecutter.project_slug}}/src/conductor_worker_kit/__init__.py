@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .long_tasks import in_progress
     from .task_io import parse_input, typed_io
 
-__version__ = "1.4.0"
+__version__ = "1.5.0"
 __all__ = ["InvalidInput", "__version__", "in_progress", "main", "parse_input", "typed_io"]
 
 

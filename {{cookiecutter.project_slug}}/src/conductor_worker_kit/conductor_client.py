@@ -5,11 +5,16 @@
 It speaks Orkes token auth (key id + secret -> X-Authorization), renews the token before it expires
 and once when the server answers 401 EXPIRED_TOKEN / INVALID_TOKEN, and turns every failure into a
 ServerError with one readable line. Credentials never appear in a message.
+
+`tls_context()` is the process's one TLS context: these clients and the sync runners' (sdk_adapter.py)
+all use it, where each default httpx client loads the CA bundle again (~5 ms and ~0.9 MB apiece).
 """
 
 import base64
 import binascii
+import functools
 import json
+import ssl
 import time
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +31,13 @@ TOKEN_MAX_AGE_SECONDS = 45 * 60
 TOKEN_RENEW_EARLY_SECONDS = 60.0
 # What the server says in a 401 when a token has expired or is not (any longer) valid: renew and retry once.
 RENEWABLE_AUTH_ERRORS = {"EXPIRED_TOKEN", "INVALID_TOKEN"}
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The CA bundle httpx loads for a default client (certifi's, or SSL_CERT_FILE / SSL_CERT_DIR when set),
+    loaded once per process, on first use."""
+    return httpx.create_ssl_context()
 
 
 class ServerError(Exception):
@@ -89,7 +101,7 @@ def auth_error(response: httpx.Response) -> str | None:
 class ConductorClient:
     def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
         self.settings = settings
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, verify=tls_context())
         self._token: str | None = None
         self._token_fetched = False
         self._renew_at = 0.0
