@@ -38,7 +38,7 @@ from conductor.client.http.models.task_result import TaskResult
 from conductor.client.http.rest import RESTClientObject
 from conductor.client.worker.exception import NonRetryableException
 from conductor.client.worker.worker_task import worker_task
-from conductor_worker_kit.conductor_client import ConductorClient, tls_context
+from conductor_worker_kit.conductor_client import ConductorClient, http2_enabled, tls_context
 from conductor_worker_kit.config import Settings
 from conductor_worker_kit.runtime import sdk_adapter as sdk
 from conductor_worker_kit.runtime.process_protocol import DRAINED
@@ -138,6 +138,8 @@ def test_the_metrics_setting_picks_the_sdks_collector(
     assert (settings.metrics_directory != str(tmp_path)) is canonical
 
 
+# Any access key secret: the stand-in hands out a token for it.
+KEY_SECRET = "stand-in-secret"
 # What a connection pool holds as it works, not how it was set up.
 POOL_STATE = {"_ssl_context", "_network_backend", "_connections", "_requests", "_optional_thread_lock"}
 
@@ -169,22 +171,39 @@ def test_a_sync_runners_client_is_the_one_the_sdk_makes_for_itself(http2: str, m
     monkeypatch.setenv("CONDUCTOR_HTTP2_ENABLED", http2)
     ours, theirs = sdk.http_client(), RESTClientObject().connection
     assert _settings_of(ours) == _settings_of(theirs)
-    assert _tls(ours) is tls_context()
-    assert _tls(theirs) is not tls_context()
+    assert _tls(ours) is tls_context(http2_enabled())
+    assert _tls(theirs) is not tls_context(http2_enabled())
 
 
-def test_a_worker_process_loads_the_trust_store_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http2", ["true", "off"])
+def test_a_worker_process_loads_the_trust_store_once(
+    http2: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server check's client and every sync runner's share one TLS context (the CA bundle costs ~5 ms
-    and ~0.9 MB per load), and each runner has a client of its own: the SDK closes the one it replaces
-    when a connection breaks."""
+    and ~0.9 MB per load): they offer the same protocols, which httpcore sets on the context itself. Each
+    runner has a client of its own: the SDK closes the one it replaces when a connection breaks."""
+    monkeypatch.setenv("CONDUCTOR_HTTP2_ENABLED", http2)
+    real = httpx.create_ssl_context
+    loads: list[Any] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(real(*args, **kwargs))
+        return loads[-1]
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    tls_context.cache_clear()
     settings = replace(Settings(), server_url="http://127.0.0.1:9/api", health_dir=tmp_path)
-    host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, fast_sync_worker]), None)
-    host.loop.close()
-    clients = [runner.task_client.api_client.rest_client.connection for runner in host.sync_runners]
     with ConductorClient(settings) as check:
+        host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, fast_sync_worker, async_worker]), None)
+        host.loop.close()
+        clients = [runner.task_client.api_client.rest_client.connection for runner in host.sync_runners]
         clients.append(check._http)
+    tls_context.cache_clear()  # the other tests' contexts are the real ones
+    assert len(loads) == 1
     assert len({id(client) for client in clients}) == 3
-    assert {id(_tls(client)) for client in clients} == {id(tls_context())}
+    assert {id(_tls(client)) for client in clients} == {id(loads[0])}
+    # None left on the shared configuration for a client made later: the async runner's, as it starts.
+    assert host.async_runners[0].configuration.http_connection is None
 
 
 def test_the_task_execution_events_carry_what_the_spans_read() -> None:
@@ -261,6 +280,10 @@ class TaskEndpoints(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         path = self.path.split("?")[0]
+        if path.endswith("/token"):
+            self.server.record(path, "")
+            self._send(200, {"token": "stand-in-token"})
+            return
         self.server.record(path, body["taskId"])
         if path.endswith("/tasks/update-v2"):
             task_type = self.server.type_of[body["taskId"]]
@@ -356,6 +379,16 @@ def stand_in() -> Iterator[StandIn]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+def test_the_runners_share_one_token(stand_in: StandIn, tmp_path: Path) -> None:
+    """The SDK keeps the access token on the `Configuration`: one for every runner of a process, so one
+    `POST /token` at the start (and one renewal at a time), however many task types it serves."""
+    url = f"http://127.0.0.1:{stand_in.server_address[1]}/api"
+    settings = replace(Settings(), server_url=url, health_dir=tmp_path, auth_key="key-id", auth_secret=KEY_SECRET)
+    host = WorkerHost(settings, 0, sdk.workers_for([sync_worker, fast_sync_worker, env_sync_worker]), None)
+    host.loop.close()
+    assert [what for what, _ in stand_in.seen()] == ["/api/token"]
 
 
 @pytest.mark.parametrize("function", [sync_worker, async_worker], ids=["sync", "async"])

@@ -6,14 +6,17 @@ It speaks Orkes token auth (key id + secret -> X-Authorization), renews the toke
 and once when the server answers 401 EXPIRED_TOKEN / INVALID_TOKEN, and turns every failure into a
 ServerError with one readable line. Credentials never appear in a message.
 
-`tls_context()` is the process's one TLS context: these clients and the sync runners' (sdk_adapter.py)
-all use it, where each default httpx client loads the CA bundle again (~5 ms and ~0.9 MB apiece).
+Its requests go as the SDK's do: HTTP/2 where a TLS server offers it, unless CONDUCTOR_HTTP2_ENABLED (the
+SDK's variable) is off. `tls_context()` is the process's TLS context for that setting: these clients and
+the sync runners' (sdk_adapter.py) share it, where each default httpx client loads the CA bundle again
+(~5 ms and ~0.9 MB apiece).
 """
 
 import base64
 import binascii
 import functools
 import json
+import os
 import ssl
 import time
 from typing import Any
@@ -33,10 +36,16 @@ TOKEN_RENEW_EARLY_SECONDS = 60.0
 RENEWABLE_AUTH_ERRORS = {"EXPIRED_TOKEN", "INVALID_TOKEN"}
 
 
+def http2_enabled() -> bool:
+    """The SDK's CONDUCTOR_HTTP2_ENABLED, read as it reads it: on unless 0, false, no or off."""
+    return os.environ.get("CONDUCTOR_HTTP2_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off")
+
+
 @functools.cache
-def tls_context() -> ssl.SSLContext:
+def tls_context(http2: bool) -> ssl.SSLContext:
     """The CA bundle httpx loads for a default client (certifi's, or SSL_CERT_FILE / SSL_CERT_DIR when set),
-    loaded once per process, on first use."""
+    loaded once per process, on first use. One per `http2`: before each TLS handshake httpcore sets the
+    protocols to offer (ALPN) on the context itself, so clients sharing one must offer the same."""
     return httpx.create_ssl_context()
 
 
@@ -101,7 +110,8 @@ def auth_error(response: httpx.Response) -> str | None:
 class ConductorClient:
     def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
         self.settings = settings
-        self._http = httpx.Client(timeout=timeout, verify=tls_context())
+        http2 = http2_enabled()
+        self._http = httpx.Client(timeout=timeout, verify=tls_context(http2), http2=http2)
         self._token: str | None = None
         self._token_fetched = False
         self._renew_at = 0.0

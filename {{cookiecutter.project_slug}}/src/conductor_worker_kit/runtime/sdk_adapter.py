@@ -27,11 +27,12 @@ breaking the drain. Only public surfaces are used:
   `WORKER_CANONICAL_METRICS` variable, read when it is made (`metrics_settings`).
 - `Worker(task_type, function).execute(task)` with the `Task` model: one task run in this process
   (`execute_once`, for replays of captured tasks and the workflow tests).
-- `Configuration.http_connection`, the HTTP client a sync runner's `ApiClient` uses instead of making its
-  own: `http_client()` makes the one the SDK would (rest.py, `RESTClientObject`; tests/test_sdk_contract.py
-  compares them setting by setting) on the process's one TLS context. Each of the SDK's own loads the CA
-  bundle again (~5 ms and ~0.9 MB per task type). The SDK still replaces it with one of its own if the
-  connection breaks. Async runners make theirs with no way to pass one in: they keep the SDK's.
+- `Configuration.http_connection`, the HTTP client an `ApiClient` uses instead of making its own, read
+  as it is made: `http_client()` makes the one the SDK would (rest.py, `RESTClientObject`;
+  tests/test_sdk_contract.py compares them setting by setting) on the process's TLS context, set while a
+  sync runner is built. Each of the SDK's own loads the CA bundle again (~5 ms and ~0.9 MB per task type).
+  The SDK replaces it with one of its own when a connection breaks. An async runner makes its clients as
+  it starts (its async one takes none from outside): they load their own.
 
 The runners ask the server to hold every poll for 100 ms (`timeout=100`). While it holds one, the
 server looks at the queue on a ~100 ms beat, so a new task waits ~50 ms for it whatever the poll
@@ -57,7 +58,7 @@ from conductor.client.http.api.async_task_resource_api import AsyncTaskResourceA
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.worker.exception import NonRetryableException
 
-from ..conductor_client import tls_context
+from ..conductor_client import http2_enabled, tls_context
 from ..config import Settings
 from ..project import Project
 from .poll_pace import Pacing, PollPace
@@ -93,11 +94,6 @@ def configuration(settings: Settings) -> Configuration:
     return result
 
 
-def http2_enabled() -> bool:
-    """The SDK's CONDUCTOR_HTTP2_ENABLED, read as it reads it: on unless 0, false, no or off."""
-    return os.environ.get("CONDUCTOR_HTTP2_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off")
-
-
 def http_client() -> httpx.Client:
     """A sync runner's HTTP client: what the SDK's `RESTClientObject` makes for itself, on `tls_context()`.
 
@@ -105,7 +101,7 @@ def http_client() -> httpx.Client:
     `transport`: its transport keeps the default pool (100 connections, 20 kept alive for 5 s), as this one does.
     """
     http2 = http2_enabled()
-    transport = httpx.HTTPTransport(verify=tls_context(), retries=3, http2=http2)
+    transport = httpx.HTTPTransport(verify=tls_context(http2), retries=3, http2=http2)
     return httpx.Client(transport=transport, timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True)
 
 
@@ -300,14 +296,18 @@ def build_runner(
 ) -> Any:
     """A runner for one worker, through the public constructors: `AsyncTaskRunner` for `async def`.
 
-    `configuration` is this runner's own: a sync runner's HTTP client is set on it (`http_client()`), one per
-    runner because the SDK closes the client it replaces when a connection breaks."""
+    The runners share `configuration`, which also holds the server's token: one token for the process.
+    A sync runner gets an HTTP client of its own (`http_client()`): the SDK closes the one it replaces
+    when a connection breaks."""
     LeaseManager.get_instance(check_interval=LEASE_CHECK_SECONDS)  # the runners share this one
     pacing = pacing or Pacing()
     if is_async(worker):
         return CountingAsyncTaskRunner(worker, configuration, metrics_settings, listeners, ledger, pacing)
     configuration.http_connection = http_client()  # read by the ApiClient the runner makes as it is built
-    runner = TaskRunner(worker, configuration, metrics_settings, listeners)  # applies CONDUCTOR_WORKER_* first
+    try:
+        runner = TaskRunner(worker, configuration, metrics_settings, listeners)  # applies CONDUCTOR_WORKER_* first
+    finally:
+        configuration.http_connection = None  # not the next runner's, nor a client an async runner makes later
     runner.task_client = CountingTaskClient(runner.task_client.api_client, ledger, pacing.pace(worker), listeners)
     return runner
 

@@ -83,6 +83,7 @@ class WorkerHost:
         self.ledger = TaskLedger()
         self.settings = settings
         self.workers = workers
+        configuration = sdk.configuration(settings)
         metrics = sdk.metrics_settings(metrics_dir, settings.canonical_metrics) if metrics_dir else None
         self.metrics_dir = metrics.metrics_directory if metrics else None
         listeners = [HostEvents(settings, slot, self.ledger), *tracing.listeners()]
@@ -93,7 +94,6 @@ class WorkerHost:
         self.async_runners: list[Any] = []
         for worker in workers:
             runners = self.async_runners if sdk.is_async(worker) else self.sync_runners
-            configuration = sdk.configuration(settings)  # one per runner: it carries the runner's HTTP client
             runners.append(sdk.build_runner(worker, configuration, metrics, listeners, self.ledger, pacing))
         self.loop = asyncio.new_event_loop()
         self.threads: list[threading.Thread] = []
