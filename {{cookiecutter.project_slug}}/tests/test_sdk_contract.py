@@ -144,16 +144,20 @@ KEY_SECRET = "stand-in-secret"
 POOL_STATE = {"_ssl_context", "_network_backend", "_connections", "_requests", "_optional_thread_lock"}
 
 
+def _pool(client: httpx.Client) -> Any:
+    # httpx keeps its connection settings and TLS context on its transport's connection pool: private
+    # attributes, read only by these tests.
+    return client._transport._pool  # type: ignore[attr-defined]
+
+
 def _tls(client: httpx.Client) -> Any:
-    # httpx keeps the TLS context on its transport's connection pool: private attributes, read only by these tests.
-    return client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    return _pool(client)._ssl_context
 
 
 def _settings_of(client: httpx.Client) -> dict[str, Any]:
     """Every setting of an httpx client that changes what it sends or how: the client's, its transport's pool
     (private, read only here) and its TLS context's."""
-    pool = client._transport._pool  # type: ignore[attr-defined]
-    tls = pool._ssl_context
+    pool, tls = _pool(client), _tls(client)
     return {
         "client": (client.base_url, client.auth, str(client.params), dict(client.headers), dict(client.cookies)),
         "requests": (client.timeout, client.follow_redirects, client.max_redirects, client.event_hooks),
